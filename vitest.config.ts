@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+const names = ['backend', 'backbone', 'distill', 'dann', 'datasets', 'metrics'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      ...names.map((name) => ({
+        test: {
+          name,
+          root: `packages/${name}`,
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          setupFiles: ['../../test/setup-tf.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks' as const,
+        },
+      })),
+      {
+        test: {
+          name: 'trainer',
+          root: 'apps/trainer',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          setupFiles: ['../../test/setup-tf.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          pool: 'forks' as const,
+        },
+      },
+    ],
+  },
+});
