@@ -8,6 +8,8 @@ export interface Sample {
   height: number;
   /** A stable name (file stem, or `synthcity/target/val/00012`). */
   name: string;
+  /** Image-level class (classification views such as `digitsClassification`); absent for segmentation data. */
+  classId?: number;
 }
 
 /**
@@ -22,6 +24,12 @@ export interface Crop {
   width: number;
   fullHeight: number;
   fullWidth: number;
+  /**
+   * True when the crop was mirrored left-right *after* cutting (transforms.ts flips after cropping). Then crop column
+   * `x` shows full-image column `left + width - 1 - x`; `top`/`left` still describe the unflipped full image.
+   * Use `cropToFull` from transforms.ts rather than doing this by hand.
+   */
+  flipped?: boolean;
 }
 
 /** A random-access collection of samples. Readers and built-in benchmarks implement it. */
