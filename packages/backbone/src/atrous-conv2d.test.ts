@@ -3,7 +3,7 @@ import { input, loadLayersModel, model } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import fixture from '../fixtures/atrous.json';
 import { expectNoLeak, memoryStore, relError } from '../test/helpers';
-import { AtrousConv2D, atrousConv2d } from './atrous-conv2d';
+import { AtrousConv2D, atrousConv2d, hasDilatedConv2dGradient } from './atrous-conv2d';
 
 describe('atrousConv2d', () => {
   // tf.conv2d computes dilated convolutions forward on the cpu backend (only its gradient refuses dilation > 1).
@@ -68,6 +68,112 @@ describe('atrousConv2d', () => {
         .grad((a: tf.Tensor) => tf.sum(atrousConv2d(a as tf.Tensor4D, f, 3)))(x)
         .dispose(),
     );
+    tf.dispose([x, f]);
+  });
+});
+
+/**
+ * A dilation-aware Conv2D gradient written independently of both paths: the dilated filter with its zeros written
+ * out (W'[u·r, v·r] = W[u, v]) is an ordinary conv, differentiated by tfjs's own (dilation-1) gradient, and
+ * ∂L/∂W is read off ∂L/∂W' at the taps. Carries the
+ * marker @road/backend's gradient carries, so atrousConv2d's 'auto' picks the direct path while it is registered.
+ */
+function withDilatedGradient(run: () => void): void {
+  const tfjs = tf.getGradient('Conv2D')!;
+  const zeroInserted = (f: tf.Tensor4D, [dh, dw]: number[]) => {
+    const [kh, kw, ci, co] = f.shape;
+    const padded = tf.pad(tf.reshape(f, [kh, 1, kw, 1, ci, co]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
+    return tf.slice(tf.reshape(padded, [kh * dh, kw * dw, ci, co]), 0, [(kh - 1) * dh + 1, (kw - 1) * dw + 1, ci, co]);
+  };
+  const config = {
+    kernelName: 'Conv2D',
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const d = attrs.dilations as number | number[];
+      const dilations = typeof d === 'number' ? [d, d] : d;
+      if (dilations.every((v) => v === 1)) return tfjs.gradFunc(dy, saved, attrs);
+      const [x, f] = saved as tf.Tensor4D[];
+      const wide = zeroInserted(f, dilations);
+      const g = tfjs.gradFunc(dy, [x, wide], { ...attrs, dilations: 1 });
+      return {
+        x: g.x,
+        // ∂L/∂W[u, v] = ∂L/∂W'[u·r, v·r]
+        filter: () => tf.stridedSlice(g.filter(), [0, 0, 0, 0], wide.shape, [dilations[0], dilations[1], 1, 1]),
+      };
+    },
+    [Symbol.for('@road/backend:conv2d-gradient-dilations')]: true,
+  };
+  tf.registerGradient(config as tf.GradConfig);
+  try {
+    run();
+  } finally {
+    tf.registerGradient(tfjs);
+  }
+}
+
+describe('atrousConv2d: direct dilated conv and spaceToBatchND agree', () => {
+  const agreeCases: [number, number, number, number, 'same' | 'valid'][] = [
+    // h, w, k, rate, padding
+    [7, 9, 3, 2, 'same'],
+    [11, 10, 3, 3, 'same'],
+    [9, 13, 3, 2, 'valid'],
+    [15, 11, 3, 3, 'valid'],
+    [9, 7, 2, 3, 'same'],
+  ];
+  it('uses the direct path only while a dilation-aware Conv2D gradient is registered', async () => {
+    const x = tf.randomNormal([1, 9, 9, 2], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const f = tf.randomNormal([3, 3, 2, 2], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const kernelsOf = async () => (await tf.profile(() => atrousConv2d(x, f, 2))).kernels.map((k) => k.name);
+    expect(hasDilatedConv2dGradient()).toBe(false);
+    expect(await kernelsOf()).toContain('SpaceToBatchND');
+    let direct: string[] = [];
+    let flag = false;
+    withDilatedGradient(() => {
+      flag = hasDilatedConv2dGradient();
+    });
+    const tfjs = tf.getGradient('Conv2D')!;
+    tf.registerGradient({ ...tfjs, [Symbol.for('@road/backend:conv2d-gradient-dilations')]: true } as tf.GradConfig);
+    try {
+      direct = await kernelsOf();
+    } finally {
+      tf.registerGradient(tfjs);
+    }
+    expect(flag).toBe(true);
+    expect(direct).toEqual(['Conv2D']);
+    expect(hasDilatedConv2dGradient()).toBe(false);
+    tf.dispose([x, f]);
+  });
+
+  for (const [h, w, k, rate, padding] of agreeCases) {
+    it(`forward and gradients: ${h}×${w}, k=${k}, r=${rate}, ${padding}`, () => {
+      const x = tf.randomNormal([2, h, w, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const f = tf.randomNormal([k, k, 3, 4], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const run = (method: 'direct' | 'space-to-batch') =>
+        tf.tidy(() => {
+          const y = atrousConv2d(x, f, rate, padding, method);
+          const up = tf.randomNormal(y.shape, 0, 1, 'float32', 5);
+          const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(atrousConv2d(a as tf.Tensor4D, b as tf.Tensor4D, rate, padding, method), up)),
+          )([x, f]);
+          return { y: y.dataSync(), dx: dx.dataSync(), df: df.dataSync(), shape: y.shape };
+        });
+      const s2b = run('space-to-batch');
+      let direct = s2b;
+      withDilatedGradient(() => {
+        direct = run('direct');
+      });
+      expect(direct.shape).toEqual(s2b.shape);
+      expect(relError(direct.y, s2b.y)).toBeLessThan(1e-5);
+      expect(relError(direct.dx, s2b.dx)).toBeLessThan(1e-4);
+      expect(relError(direct.df, s2b.df)).toBeLessThan(1e-4);
+      tf.dispose([x, f]);
+    });
+  }
+
+  it('rejects an unknown method', () => {
+    const x = tf.zeros([1, 5, 5, 2]) as tf.Tensor4D;
+    const f = tf.zeros([3, 3, 2, 1]) as tf.Tensor4D;
+    expect(() => atrousConv2d(x, f, 2, 'same', 'fast' as 'auto')).toThrow(/method/);
     tf.dispose([x, f]);
   });
 });

@@ -7,30 +7,62 @@ type Shape = (number | null)[];
 type LayerVariable = ReturnType<layers.Layer['addWeight']>;
 
 /**
- * Atrous (dilated) 2-D convolution with stride 1, built from `spaceToBatchND → conv2d → batchToSpaceND`
- * so that it has gradients on every backend (tfjs refuses conv2d gradients for dilation > 1).
+ * Marker that `@road/backend` puts on the `Conv2D` gradient config it registers, which differentiates dilated
+ * convolutions (tfjs 4.22's own gradient refuses dilation > 1). A `Symbol.for` key, so this package does not
+ * depend on `@road/backend`.
+ */
+const DILATED_CONV2D_GRADIENT = Symbol.for('@road/backend:conv2d-gradient-dilations');
+
+/**
+ * Whether the registered `Conv2D` gradient differentiates dilated convolutions (true after `@road/backend`'s
+ * `initBackend()` or `registerTrainingGradients()`). When it does, {@link atrousConv2d} runs one dilated conv;
+ * otherwise it goes through `spaceToBatchND`.
+ */
+export function hasDilatedConv2dGradient(): boolean {
+  const g = tf.getGradient('Conv2D') as { [DILATED_CONV2D_GRADIENT]?: unknown } | undefined;
+  return g?.[DILATED_CONV2D_GRADIENT] === true;
+}
+
+/**
+ * How {@link atrousConv2d} computes the dilated conv: `'direct'` = one `conv2d` with `dilations = rate` (its
+ * gradient needs a dilation-aware `Conv2D` gradient, see {@link hasDilatedConv2dGradient}); `'space-to-batch'` =
+ * `spaceToBatchND → conv2d → batchToSpaceND` (differentiable with tfjs's own gradients); `'auto'` (default) =
+ * direct when that gradient is registered, else space-to-batch.
+ */
+export type AtrousMethod = 'auto' | 'direct' | 'space-to-batch';
+
+/**
+ * Atrous (dilated) 2-D convolution with stride 1 that has gradients on every backend.
  *
  *   y[n, i, j, o] = Σ_{u,v,c} x[n, i + r·u − p_t, j + r·v − p_l, c] · w[u, v, c, o]
  *
- * With rate r the input is zero-padded (`same`: total (k−1)·r, top = ⌊total/2⌋ as in TensorFlow; `valid`: none),
- * padded further at the bottom/right to a multiple of r, split into r² phase images by `spaceToBatchND`, convolved
- * with the dense k×k kernel (`valid`), re-interleaved by `batchToSpaceND`, and the extra rows/columns cropped.
+ * With rate r the input is zero-padded (`same`: total (k−1)·r, top = ⌊total/2⌋ as in TensorFlow; `valid`: none).
+ * When the registered `Conv2D` gradient handles dilations ({@link hasDilatedConv2dGradient}: `@road/backend`
+ * registers one) this is one `conv2d` with `dilations = r`. Otherwise (tfjs refuses conv2d gradients for
+ * dilation > 1) the padded input is padded further at the bottom/right to a multiple of r, split into r² phase
+ * images by `spaceToBatchND`, convolved with the dense k×k kernel (`valid`), re-interleaved by `batchToSpaceND`,
+ * and the extra rows/columns cropped. Both give the same values (up to float32 rounding).
  * With `same` padding and an odd kernel, taps that can only fall on padding (|u − c|·r ≥ H) are dropped first.
  *
  * @param x NHWC input.
  * @param filter `[k_h, k_w, C_in, C_out]` kernel.
  * @param rate dilation rate r ≥ 1 (the same along both axes).
  * @param padding `'same'` (output H×W) or `'valid'` (output (H − (k_h−1)·r) × (W − (k_w−1)·r)).
+ * @param method see {@link AtrousMethod} (default `'auto'`).
  */
 export function atrousConv2d(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   rate: number,
   padding: 'same' | 'valid' = 'same',
+  method: AtrousMethod = 'auto',
 ): tf.Tensor4D {
   if (!Number.isInteger(rate) || rate < 1) throw new Error(`atrousConv2d: rate must be an integer ≥ 1, got ${rate}`);
   if (padding !== 'same' && padding !== 'valid') {
     throw new Error(`atrousConv2d: padding must be 'same' or 'valid', got '${padding}'`);
+  }
+  if (method !== 'auto' && method !== 'direct' && method !== 'space-to-batch') {
+    throw new Error(`atrousConv2d: method must be 'auto', 'direct' or 'space-to-batch', got '${method}'`);
   }
   if (x.rank !== 4 || filter.rank !== 4) {
     throw new Error(`atrousConv2d: expected rank-4 input and filter, got [${x.shape}] and [${filter.shape}]`);
@@ -53,7 +85,7 @@ export function atrousConv2d(
           [(kh - 1) / 2 - mh, (kw - 1) / 2 - mw, 0, 0],
           [2 * mh + 1, 2 * mw + 1, -1, -1],
         );
-        return mh === 0 && mw === 0 ? tf.conv2d(x, trimmed, 1, 'same') : atrousConv2d(x, trimmed, rate, 'same');
+        return mh === 0 && mw === 0 ? tf.conv2d(x, trimmed, 1, 'same') : atrousConv2d(x, trimmed, rate, 'same', method);
       });
     }
   }
@@ -63,6 +95,9 @@ export function atrousConv2d(
     throw new Error(
       `atrousConv2d: 'valid' input ${h}×${w} is smaller than the dilated kernel ${(kh - 1) * rate + 1}×${(kw - 1) * rate + 1}`,
     );
+  }
+  if (method === 'direct' || (method === 'auto' && hasDilatedConv2dGradient())) {
+    return tf.conv2d(x, filter, 1, padding, 'NHWC', rate);
   }
   const top = Math.floor(totalH / 2);
   const left = Math.floor(totalW / 2);
@@ -109,7 +144,8 @@ export interface AtrousConv2DArgs {
 }
 
 /**
- * tfjs-layers layer for {@link atrousConv2d}: a stride-1 dilated convolution with trainable gradients.
+ * tfjs-layers layer for {@link atrousConv2d}: a stride-1 dilated convolution with trainable gradients (one dilated
+ * conv when the registered `Conv2D` gradient handles dilations, else through `spaceToBatchND`).
  * Its weights are named `kernel` and `bias` with Keras shapes, so Keras `Conv2D(dilation_rate=r)` weights load by
  * name. Serialisable (`className = 'AtrousConv2D'`, registered at import and by {@link registerBackboneLayers}).
  */

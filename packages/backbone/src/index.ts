@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AtrousConv2D } from './atrous-conv2d';
 import { MdaMultiply, UnfoldAttentionMaps } from './hydraplus';
 
-export { AtrousConv2D, type AtrousConv2DArgs, atrousConv2d } from './atrous-conv2d';
+export {
+  AtrousConv2D,
+  type AtrousConv2DArgs,
+  type AtrousMethod,
+  atrousConv2d,
+  hasDilatedConv2dGradient,
+} from './atrous-conv2d';
 export { countFlops, type FlopCount } from './count-flops';
 export { nodeFileHandler } from './file-io';
 export {

@@ -14,13 +14,27 @@ export {
 } from './loaders.js';
 export { ensureGradients, type GradientStatus, tfjsCoreCopies } from './gradients.js';
 export {
+  hasDilatedConv2dGradient,
+  registerTrainingGradients,
+  trainingGradientNames,
+  unregisterTrainingGradients,
+} from './training-gradients.js';
+export {
+  DILATED_CONV2D_GRADIENT,
+  dilatedConv2dFilterGrad,
+  dilatedConv2dGradConfig,
+  dilatedConv2dInputGrad,
+} from './conv2d-grad.js';
+export { batchNormGradConfig } from './batch-norm-grad.js';
+export { reluGradConfig } from './relu-grad.js';
+export {
   registerTrainingKernels,
   shippedKernel,
   type TrainingKernelReport,
   trainingKernelNames,
   unregisterTrainingKernels,
 } from './wasm/register-kernels.js';
-export { conv2dBackpropFilterAsConv, conv2dBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
+export { conv2dBackpropFilterAsConv, conv2dBackpropFilterConfig, DW_CHUNK_BYTES } from './wasm/conv2d-backprop-filter.js';
 export { conv2dBackpropInputAsConv, conv2dBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
 export {
   depthwiseBackpropConfigs,

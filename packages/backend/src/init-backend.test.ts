@@ -85,6 +85,23 @@ describe('initBackend: order and fallback', () => {
     expect(info.kernels?.backendName).toBe('wasm');
   });
 
+  it("registers road's gradients after the backend loaded, even when loading re-registered tfjs's", async () => {
+    const tfjsConv = tf.getGradient('Conv2D');
+    const info = await initBackend({
+      prefer: 'cpu',
+      loaders: {
+        // what loading tfjs-node does: it pulls in '@tensorflow/tfjs', which registers every tfjs gradient again
+        cpu: async () => {
+          if (tfjsConv != null) tf.registerGradient({ kernelName: 'Conv2D', inputsToSave: ['x', 'filter'], gradFunc: tfjsConv.gradFunc });
+          expect(Object.getOwnPropertySymbols(tf.getGradient('Conv2D'))).toEqual([]);
+          await tf.setBackend('cpu');
+        },
+      },
+    });
+    expect(info.gradients).toEqual(['Conv2D', 'FusedBatchNorm', 'Relu']);
+    expect(Object.getOwnPropertySymbols(tf.getGradient('Conv2D'))).toContain(Symbol.for('@road/backend:conv2d-gradient-dilations'));
+  });
+
   it('follows the order given in prefer', async () => {
     const info = await initBackend({ prefer: ['cpu', 'wasm'] });
     expect(info.name).toBe('cpu');

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients, tfjsCoreCopies } from './gradients.js';
 import { BACKEND_ORDER, type BackendName, DEFAULT_LOADERS, reasonOf, TF_BACKEND_NAME } from './loaders.js';
+import { registerTrainingGradients, trainingGradientNames } from './training-gradients.js';
 import { registerTrainingKernels, type TrainingKernelReport } from './wasm/register-kernels.js';
 
 /** A backend {@link initBackend} tried and passed over, with the error that made it pass. */
@@ -21,6 +22,8 @@ export interface BackendInfo {
   tfjsCore: { version: string; copies: number };
   /** Training kernels registered on the chosen backend (wasm: the ones it lacks or runs slowly). */
   kernels: TrainingKernelReport | null;
+  /** Kernels whose gradient is road's (every backend): `Conv2D` (dilations), `FusedBatchNorm` (broadcasting). */
+  gradients: string[];
 }
 
 /** Options of {@link initBackend}. */
@@ -61,7 +64,9 @@ function isBackendName(name: unknown): name is BackendName {
  * GPU adapters only), `wasm` (tfjs-backend-wasm) and `cpu`, and skips what cannot load with the
  * error that stopped it (missing native addon, no CUDA device, no WebGPU adapter, ...). Naming one
  * backend in `prefer` makes its failure an error. Then:
- * - registers all tfjs gradients with the single tfjs-core copy ({@link ensureGradients});
+ * - registers all tfjs gradients with the single tfjs-core copy ({@link ensureGradients}), then replaces the
+ *   `Conv2D` gradient by one that also differentiates dilated convs and the `FusedBatchNorm` one by a
+ *   broadcasting one ({@link registerTrainingGradients});
  * - on wasm, registers the training kernels the backend lacks or runs slowly
  *   ({@link registerTrainingKernels}).
  *
@@ -104,6 +109,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       log(`backend ${name}: skipped — ${reason}`);
       continue;
     }
+    // After the load: a backend package that pulls in '@tensorflow/tfjs' (tfjs-node does) registers tfjs's gradients again.
+    registerTrainingGradients();
     const tfBackend = tf.getBackend();
     const kernels = tfBackend === 'wasm' ? registerTrainingKernels('wasm') : null;
     log(`backend ${name}: in use (tfjs-core ${tf.version_core}, tf.getBackend() = '${tfBackend}')`);
@@ -116,6 +123,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       tfBackend,
       tfjsCore: { version: tf.version_core, copies: tfjsCoreCopies().length },
       kernels,
+      gradients: trainingGradientNames(),
     };
     return current;
   }

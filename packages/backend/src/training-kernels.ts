@@ -64,6 +64,15 @@ export function trainingProbes(): TrainingProbe[] {
       loss: (t) => readout(atrousConv2d(t.x as T4, t.w as T4, 2), 6),
     },
     {
+      name: 'dilated conv rate 2 same and rate 3 valid, direct (needs the Conv2D gradient initBackend registers)',
+      inputs: { x, w: f([3, 3, 3, 4], 5) },
+      loss: (t) =>
+        tf.add(
+          readout(tf.conv2d(t.x as T4, t.w as T4, 1, 'same', 'NHWC', 2), 6),
+          readout(tf.conv2d(t.x as T4, t.w as T4, 1, 'valid', 'NHWC', [1, 3]), 7),
+        ) as tf.Scalar,
+    },
+    {
       name: 'depthwise conv 3×3 stride 1 and 2',
       inputs: { x, w: f([3, 3, 3, 2], 7) },
       loss: (t) =>

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../init-backend.js';
 import { randomValues, relativeError, runKernelFuncOn, runKernelOn } from '../testing.js';
+import { conv2dBackpropFilterAsConv } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputAsConv } from './conv2d-backprop-input.js';
 import { shippedKernel } from './register-kernels.js';
 
@@ -64,6 +65,36 @@ describe('Conv2DBackpropFilter on wasm (forward-conv formulation) equals the cpu
     expect(wasm.shape).toEqual(fShape);
     expect(cpu.shape).toEqual(fShape);
     expect(relativeError(wasm.values, cpu.values)).toBeLessThan(1e-4);
+  });
+});
+
+describe('Conv2DBackpropFilter on wasm in bands of output rows (large-input path) equals the cpu backend', () => {
+  // chunkBytes 1: one output row per band, the most bands there can be; 600 bytes: a few rows per band.
+  for (const chunkBytes of [1, 600]) {
+    const banded = conv2dBackpropFilterAsConv('wasm', { chunkBytes });
+    it.each(cases.map((c) => [label(c), c] as const))(`chunkBytes ${chunkBytes}: %s`, async (_name, c) => {
+      const { xShape, fShape, dyShape } = geometry(c);
+      const inputs = {
+        x: { shape: xShape, values: randomValues(tf.util.sizeFromShape(xShape), 1) },
+        dy: { shape: dyShape, values: randomValues(tf.util.sizeFromShape(dyShape), 2) },
+      };
+      const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: fShape };
+      const cpu = await runKernelOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
+      const wasm = await runKernelFuncOn('wasm', banded, inputs, attrs);
+      expect(wasm.shape).toEqual(fShape);
+      expect(relativeError(wasm.values, cpu.values)).toBeLessThan(1e-4);
+    });
+  }
+  it('leaves no wasm buffer behind', async () => {
+    await tf.setBackend('wasm');
+    const banded = conv2dBackpropFilterAsConv('wasm', { chunkBytes: 1 });
+    const x = tf.tensor4d(randomValues(2 * 7 * 9 * 3, 7), [2, 7, 9, 3]);
+    const dy = tf.tensor4d(randomValues(2 * 4 * 5 * 5, 8), [2, 4, 5, 5]);
+    const buffers = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const out = banded({ inputs: { x, dy }, backend: tf.backend(), attrs: { strides: 2, pad: 'same', filterShape: [3, 3, 3, 5] } as never });
+    tf.backend().disposeData((out as tf.TensorInfo).dataId);
+    expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(buffers);
+    tf.dispose([x, dy]);
   });
 });
 

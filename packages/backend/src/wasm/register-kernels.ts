@@ -1,21 +1,30 @@
 import {
+  BatchMatMul,
+  Cast,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
   getKernel,
+  Identity,
   type KernelConfig,
   OneHot,
   registerKernel,
   ResizeBilinearGrad,
   ResizeNearestNeighborGrad,
+  Reverse,
+  Slice,
+  Transpose,
   UnsortedSegmentSum,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { resizeGradConfig } from '../resize-grad.js';
+import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropConfigs } from './depthwise-conv2d-backprop.js';
+import { castConfig, identitySharedConfig } from './identity-cast.js';
+import { reverseConfig, sliceConfig, transposeConfig } from './layout.js';
 import { oneHotAnyDtypeConfig } from './one-hot.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -44,7 +53,13 @@ interface KernelPlan {
  *   (the shipped ones ignore it); on cpu always ours: tfjs-backend-cpu 4.22's bilinear gradient
  *   swaps height and width in its shape (non-square upsampling cannot be differentiated) and its
  *   nearest-neighbour gradient is wrong for batch > 1;
- * - wasm: OneHot for non-int32 dtypes (the shipped kernel writes int32 bits into float32 outputs).
+ * - wasm: OneHot for non-int32 dtypes (the shipped kernel writes int32 bits into float32 outputs);
+ * - wasm: Reverse (block copies), Transpose (collapsed axes; JS loop above rank 4), Slice (whole trailing axes
+ *   merged: one copy per image for a band of rows) and BatchMatMul (explicit
+ *   transposes instead of the shipped kernel's slow transposed paths) — the shipped ones are 10–40× slower on the
+ *   shapes a training step uses;
+ * - wasm: Identity and same-dtype Cast share the buffer instead of copying it (every tensor a gradient saves is
+ *   cloned: the copies doubled a training step's activation memory); Cast to bool is x ≠ 0 as on cpu.
  */
 function plans(backendName: string): KernelPlan[] {
   if (backendName === 'cpu') {
@@ -65,6 +80,12 @@ function plans(backendName: string): KernelPlan[] {
       { kernelName: DepthwiseConv2dNativeBackpropInput, replace: false, make: () => dwInput },
       { kernelName: DepthwiseConv2dNativeBackpropFilter, replace: false, make: () => dwFilter },
       { kernelName: UnsortedSegmentSum, replace: false, make: () => unsortedSegmentSumConfig(backendName) },
+      { kernelName: Reverse, replace: true, make: (s) => (s == null ? undefined : reverseConfig(s)) },
+      { kernelName: Transpose, replace: true, make: (s) => (s == null ? undefined : transposeConfig(s)) },
+      { kernelName: Slice, replace: true, make: (s) => (s == null ? undefined : sliceConfig(s)) },
+      { kernelName: BatchMatMul, replace: true, make: (s) => (s == null ? undefined : batchMatMulConfig(s)) },
+      { kernelName: Identity, replace: true, make: (s) => (s == null ? undefined : identitySharedConfig(s)) },
+      { kernelName: Cast, replace: true, make: (s) => (s == null ? undefined : castConfig(s)) },
     ];
   }
   return [];
