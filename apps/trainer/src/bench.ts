@@ -1,0 +1,126 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_RECIPE, cacheDir, demoConfig } from './demo.js';
+import { ensureEngine } from './engine.js';
+import { PRESETS } from './config.js';
+import { RoadError, EXIT } from './errors.js';
+import { cachedTeacher } from './pretrain.js';
+import { trainRun } from './trainer.js';
+import { headlineMiou } from './evaluate.js';
+import { summarize } from './bench-common.js';
+
+/** Result of {@link benchSynthCity}. */
+export interface SynthCityBench {
+  seeds: number[];
+  perPreset: Record<string, { miou: number[]; mean: number; sd: number; min: number; max: number }>;
+  /** (road − source-only) / (oracle − source-only), from the means; null without those presets. */
+  gapClosed: number | null;
+  /** The paper's ordering: source-only < dst, source-only < spt, dst < road, spt < road (means). */
+  ordering: Record<string, boolean>;
+  markdown: string;
+  seconds: number;
+}
+
+/**
+ * `road bench synthcity`: the ROAD ablation (source-only, dst, spt, road, road-hydraplus, oracle) with the demo's
+ * recipe, over several seeds (training seed; the SynthCity data stay the same), as mean ± spread.
+ */
+export async function benchSynthCity(o: {
+  seeds: number;
+  presets: string[];
+  quick?: boolean;
+  backend?: string;
+  outDir: string;
+  log: (l: string) => void;
+  quiet?: boolean;
+  extra?: string[];
+}): Promise<SynthCityBench> {
+  for (const p of o.presets) {
+    if (!PRESETS[p])
+      throw new RoadError(
+        `unknown preset "${p}" in --presets (known: ${Object.keys(PRESETS).join(', ')})`,
+        EXIT.badInput,
+      );
+  }
+  const t0 = Date.now();
+  const backend = o.backend ?? 'auto';
+  const engine = await ensureEngine(backend, o.log);
+  mkdirSync(o.outDir, { recursive: true });
+  const recipe = o.quick ? DEMO_RECIPE.quick : DEMO_RECIPE.full;
+  const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
+  const miou: Record<string, number[]> = Object.fromEntries(o.presets.map((p) => [p, []]));
+  const extra = [...(o.extra ?? []), ...(backend !== 'auto' ? [`backend=${backend}`] : [])];
+  for (const seed of seeds) {
+    const teacher = await cachedTeacher(cacheDir(), {
+      ...recipe.pretrain,
+      dataset: 'synthcity',
+      net: 'road-lite',
+      seed,
+      backend,
+      log: o.log,
+      quiet: o.quiet,
+    });
+    for (const preset of o.presets) {
+      const config = demoConfig(preset, Boolean(o.quick), seed, extra);
+      const r = await trainRun(config, {
+        outDir: join(o.outDir, `seed-${seed}`, preset),
+        teacherCheckpoint: teacher.checkpoint,
+        log: o.log,
+        quiet: o.quiet,
+        gridRows: 2,
+      });
+      const v = r.final ? headlineMiou(r.final) : Number.NaN;
+      miou[preset].push(v);
+      o.log(`bench synthcity: seed ${seed} ${preset}: mIoU ${(100 * v).toFixed(1)}`);
+    }
+  }
+  const perPreset: SynthCityBench['perPreset'] = {};
+  for (const p of o.presets) perPreset[p] = { miou: miou[p], ...summarize(miou[p]) };
+  const m = (p: string) => perPreset[p]?.mean;
+  const gapClosed =
+    m('road') !== undefined && m('source-only') !== undefined && m('oracle') !== undefined
+      ? (m('road')! - m('source-only')!) / (m('oracle')! - m('source-only')!)
+      : null;
+  const ordering: Record<string, boolean> = {};
+  const cmp = (a: string, b: string) => {
+    if (m(a) !== undefined && m(b) !== undefined) ordering[`${a} < ${b}`] = m(a)! < m(b)!;
+  };
+  cmp('source-only', 'dst');
+  cmp('source-only', 'spt');
+  cmp('dst', 'road');
+  cmp('spt', 'road');
+  const pct = (v: number) => (100 * v).toFixed(1);
+  const lines = [
+    `# road bench synthcity${o.quick ? ' (quick)' : ''}`,
+    '',
+    `SynthCity source → target-val, road-lite, ${seeds.length} seed(s) (${seeds.join(', ')}), backend ${engine.name}. mIoU (%) over the 8 SynthCity classes.`,
+    '',
+    '| preset | mean ± sd | min – max | per seed |',
+    '|:---|---:|---:|:---|',
+    ...o.presets.map((p) => {
+      const s = perPreset[p];
+      const name = p === 'oracle' ? 'oracle (UPPER BOUND: target labels)' : p;
+      return `| ${name} | ${pct(s.mean)} ± ${pct(s.sd)} | ${pct(s.min)} – ${pct(s.max)} | ${s.miou.map(pct).join(', ')} |`;
+    }),
+    '',
+    gapClosed === null
+      ? ''
+      : `Gap closed by road: (road − source-only) / (oracle − source-only) = ${(100 * gapClosed).toFixed(0)}%.`,
+    '',
+    Object.keys(ordering).length
+      ? `Paper ordering: ${Object.entries(ordering)
+          .map(([k, v]) => `${k} ${v ? '✓' : '✗'}`)
+          .join(', ')}.`
+      : '',
+  ];
+  const seconds = (Date.now() - t0) / 1000;
+  lines.push('', `Wall time ${seconds.toFixed(0)} s.`);
+  const markdown = lines.join('\n');
+  const result: SynthCityBench = { seeds, perPreset, gapClosed, ordering, markdown, seconds };
+  writeFileSync(join(o.outDir, 'bench-synthcity.md'), `${markdown}\n`);
+  writeFileSync(join(o.outDir, 'bench-synthcity.json'), JSON.stringify(result, null, 2));
+  return result;
+}
+
+export { benchDigits, type DigitsBench } from './bench-digits.js';
+export { summarize, DANN_PAPER_DIGITS } from './bench-common.js';

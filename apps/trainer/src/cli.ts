@@ -1,0 +1,323 @@
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig, PRESETS, parseDatasetString, resolveDatasetRef } from './config.js';
+import { EXIT, RoadError } from './errors.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const int = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer`);
+  return n;
+};
+const log = (l: string) => process.stderr.write(`${l}\n`);
+const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+
+/** The `road` program (exported for tests). Actions throw; {@link main} turns errors into exit codes. */
+export function buildProgram(): Command {
+  const program = new Command('road')
+    .description('ROAD-Net domain adaptation for semantic segmentation: train, evaluate, benchmark')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('train')
+    .description(`train a run (presets: ${Object.keys(PRESETS).join(', ')})`)
+    .option('-c, --config <file|preset>', 'a JSON config file or a preset name', 'road')
+    .option('-s, --set <key=value>', 'override a config key (repeatable), e.g. --set lambda.dst=0.5', collect, [])
+    .option('--resume <dir>', 'continue the run in <dir> from its latest checkpoint')
+    .option('-o, --out <dir>', 'run folder (default runs/<name>-<time>)')
+    .option('--teacher <path>', 'teacher checkpoint (overrides teacher.checkpoint)')
+    .option('--stop-after <step>', 'stop after this step with a checkpoint (resume later)', int('--stop-after'))
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (o) => {
+      const { trainRun } = await import('./trainer.js');
+      if (o.resume) {
+        const config = o.set.length ? loadConfig(join(o.resume, 'config.json'), o.set) : null;
+        const r = await trainRun(config, {
+          outDir: resolve(o.resume),
+          resume: true,
+          log,
+          quiet: o.quiet,
+          stopAfter: o.stopAfter,
+        });
+        printSummary(r);
+        return;
+      }
+      const config = loadConfig(o.config, o.set);
+      const outDir = resolve(o.out ?? join('runs', `${config.name}-${stamp()}`));
+      const r = await trainRun(config, {
+        outDir,
+        log,
+        quiet: o.quiet,
+        teacherCheckpoint: o.teacher,
+        stopAfter: o.stopAfter,
+      });
+      printSummary(r);
+    });
+
+  program
+    .command('pretrain')
+    .description('pretrain a teacher backbone on unlabeled images by rotation prediction')
+    .option(
+      '-d, --dataset <ref>',
+      'unlabeled images: synthcity (its pretrain pool), folder:/path, cityscapes:/path …',
+      'synthcity',
+    )
+    .option('--net <name>', 'backbone (a @road/backbone net)', 'road-lite')
+    .option('--width <x>', 'width multiplier of the net (must match the student)', Number, 1)
+    .option('--steps <n>', 'steps', int('--steps'), 300)
+    .option('--batch <n>', 'images per step (each in 4 rotations)', int('--batch'), 4)
+    .option('--crop <n>', 'square crop side', int('--crop'), 64)
+    .option('--lr <x>', 'Adam learning rate', Number, 0.002)
+    .option('--seed <n>', 'seed', int('--seed'), 1)
+    .option('--backend <name>', 'engine (auto, wasm, cpu, …)', 'auto')
+    .option('-o, --out <dir>', 'output folder (default runs/teacher-<time>)')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (o) => {
+      const { pretrainTeacher } = await import('./pretrain.js');
+      const r = await pretrainTeacher({
+        dataset: o.dataset,
+        net: o.net,
+        width: o.width,
+        steps: o.steps,
+        batch: o.batch,
+        crop: o.crop,
+        lr: o.lr,
+        seed: o.seed,
+        backend: o.backend,
+        outDir: resolve(o.out ?? join('runs', `teacher-${stamp()}`)),
+        log,
+        quiet: o.quiet,
+      });
+      process.stdout.write(
+        `${JSON.stringify({ checkpoint: r.checkpoint, rotationAccuracy: r.accuracy, seconds: r.seconds })}\n`,
+      );
+    });
+
+  program
+    .command('eval')
+    .description('evaluate a run or checkpoint: per-class IoU, mIoU (+ mIoU16/13 for 19 classes), JSON + markdown')
+    .option('--run <dir>', 'a run folder (uses its latest checkpoint and its val dataset)')
+    .option('--checkpoint <path>', 'a checkpoint folder or checkpoint.json')
+    .option('-d, --dataset <ref>', 'labelled dataset, e.g. cityscapes:/data/cityscapes#val or synthcity#target-val')
+    .option('--limit <n>', 'first N images only', int('--limit'), 0)
+    .option('--backend <name>', 'engine', 'auto')
+    .option('-o, --out <dir>', 'where eval JSON/markdown go (default <run>/eval or ./eval)')
+    .action(async (o) => {
+      const { runEval } = await import('./commands.js');
+      await runEval({
+        run: o.run,
+        checkpoint: o.checkpoint,
+        dataset: o.dataset,
+        limit: o.limit,
+        backend: o.backend,
+        out: o.out,
+        log,
+      });
+    });
+
+  program
+    .command('predict')
+    .description('colourised PNG predictions (Cityscapes palette) for a folder of images')
+    .requiredOption('--checkpoint <path>', 'checkpoint folder, checkpoint.json or run folder')
+    .requiredOption('--input <dir>', 'folder of images')
+    .requiredOption('--output <dir>', 'output folder')
+    .option('--overlay', 'also write <name>_overlay.png (prediction blended over the image)')
+    .option('--backend <name>', 'engine', 'auto')
+    .action(async (o) => {
+      const { ensureEngine } = await import('./engine.js');
+      const { predictFolder } = await import('./predict.js');
+      await ensureEngine(o.backend, log);
+      const r = await predictFolder({
+        checkpoint: o.checkpoint,
+        inputDir: o.input,
+        outputDir: o.output,
+        overlay: o.overlay,
+        log,
+      });
+      process.stdout.write(`${r.written.length} files written to ${o.output}\n`);
+    });
+
+  program
+    .command('demo')
+    .description(
+      'SynthCity: train source-only and road, evaluate both on target-val, print the table, write the report',
+    )
+    .option('--quick', 'CI smoke version (< 2 minutes; numbers mean little)')
+    .option('--seed <n>', 'seed', int('--seed'), 1)
+    .option('--backend <name>', 'engine', 'auto')
+    .option('-o, --out <dir>', 'output folder (default runs/demo-<time>)')
+    .option('-s, --set <key=value>', 'override a training config key for both runs (repeatable)', collect, [])
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (o) => {
+      const { runDemo } = await import('./demo.js');
+      const outDir = resolve(o.out ?? join('runs', `demo-${stamp()}`));
+      const r = await runDemo({
+        quick: o.quick,
+        outDir,
+        seed: o.seed,
+        backend: o.backend,
+        log,
+        quiet: o.quiet,
+        extra: o.set,
+      });
+      process.stdout.write(
+        `\n${r.table}\nROAD − source-only: ${r.gainPoints >= 0 ? '+' : ''}${r.gainPoints.toFixed(1)} mIoU points\n`,
+      );
+      process.stdout.write(
+        `wall time: teacher ${r.teacher.cached ? 'cached' : `${r.seconds.pretrain.toFixed(0)} s`}, source-only ${r.seconds.sourceOnly.toFixed(0)} s, road ${r.seconds.road.toFixed(0)} s, total ${r.seconds.total.toFixed(0)} s (backend ${r.backend})\nreport: ${join(outDir, 'report.html')}\n`,
+      );
+    });
+
+  const bench = program
+    .command('bench')
+    .description('benchmarks: digits (DANN protocol) and synthcity (ROAD ablation)');
+  bench
+    .command('digits')
+    .description(
+      'MNIST → MNIST-M: classification (source-only / DANN / target-trained) next to the DANN paper, and the segmentation view',
+    )
+    .option(
+      '--backgrounds <dir>',
+      'folder of photos for MNIST-M backgrounds (e.g. BSDS500); procedural textures otherwise',
+    )
+    .option('--seeds <n>', 'number of seeds', int('--seeds'), 1)
+    .option('--quick', 'tiny smoke version')
+    .option('--backend <name>', 'engine', 'auto')
+    .option('-o, --out <dir>', 'output folder (default runs/bench-digits-<time>)')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (o) => {
+      const { benchDigits } = await import('./bench.js');
+      const r = await benchDigits({
+        backgrounds: o.backgrounds,
+        seeds: o.seeds,
+        quick: o.quick,
+        backend: o.backend,
+        outDir: resolve(o.out ?? join('runs', `bench-digits-${stamp()}`)),
+        log,
+        quiet: o.quiet,
+      });
+      process.stdout.write(`${r.markdown}\n`);
+    });
+  bench
+    .command('synthcity')
+    .description('the ROAD ablation on SynthCity: source-only, dst, spt, road, road-hydraplus, oracle (mean ± spread)')
+    .option('--seeds <n>', 'number of seeds', int('--seeds'), 3)
+    .option('--presets <list>', 'comma-separated presets', 'source-only,dst,spt,road,road-hydraplus,oracle')
+    .option('--quick', 'tiny smoke version')
+    .option('--backend <name>', 'engine', 'auto')
+    .option('-o, --out <dir>', 'output folder (default runs/bench-synthcity-<time>)')
+    .option('-s, --set <key=value>', 'override a training config key for every run (repeatable)', collect, [])
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (o) => {
+      const { benchSynthCity } = await import('./bench.js');
+      const r = await benchSynthCity({
+        seeds: o.seeds,
+        presets: String(o.presets)
+          .split(',')
+          .map((s: string) => s.trim()),
+        quick: o.quick,
+        backend: o.backend,
+        outDir: resolve(o.out ?? join('runs', `bench-synthcity-${stamp()}`)),
+        log,
+        quiet: o.quiet,
+        extra: o.set,
+      });
+      process.stdout.write(`${r.markdown}\n`);
+    });
+
+  program
+    .command('doctor')
+    .description('print the chosen backend, the skipped ones with reasons, and run a few training steps')
+    .option('--backend <name>', 'engine', 'auto')
+    .option('--steps <n>', 'self-check training steps', int('--steps'), 5)
+    .action(async (o) => {
+      const { runDoctor } = await import('./commands.js');
+      await runDoctor({ backend: o.backend, steps: o.steps, log: (l) => process.stdout.write(`${l}\n`) });
+    });
+
+  const data = program.command('data').description('dataset tools');
+  data
+    .command('stats')
+    .description('number of images and pixels per train id (JSON), for checking a download')
+    .requiredOption('-d, --dataset <kind>', 'cityscapes, gta5, synthia, folder, synthcity, digits')
+    .option('--root <dir>', 'dataset folder (on-disk kinds)')
+    .option('--split <split>', 'split')
+    .option('--skip-bad', 'count unreadable samples instead of failing')
+    .option('--limit <n>', 'built-in generators: first N images', int('--limit'), 0)
+    .action(async (o) => {
+      const { runDataStats } = await import('./commands.js');
+      const ref = resolveDatasetRef(
+        parseDatasetString(`${o.dataset}${o.root ? `:${o.root}` : ''}${o.split ? `#${o.split}` : ''}`, '--dataset'),
+        'val',
+        '--dataset',
+      );
+      const stats = await runDataStats({ ref, skipBad: Boolean(o.skipBad), limit: o.limit, log });
+      process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+    });
+  return program;
+}
+
+function printSummary(r: {
+  runDir: string;
+  step: number;
+  steps: number;
+  stopped: boolean;
+  final: { miou: number; miouPresent?: number } | null;
+  seconds: number;
+  imagesPerSec: number;
+  backend: string;
+}): void {
+  const head = r.stopped
+    ? `stopped at step ${r.step}/${r.steps} (resume with: road train --resume ${r.runDir})`
+    : `done: ${r.steps} steps`;
+  const miou = r.final ? `, target mIoU ${(100 * (r.final.miouPresent ?? r.final.miou)).toFixed(1)}` : '';
+  process.stdout.write(
+    `${head}${miou}, ${r.seconds.toFixed(0)} s, ${r.imagesPerSec.toFixed(2)} img/s (${r.backend}); run folder ${r.runDir}\n`,
+  );
+}
+
+/** Runs the CLI; returns the exit code (errors print one line; unexpected ones also their stack). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number; message?: string };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return 0;
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) return err.exitCode || 2;
+    if (e instanceof RoadError) {
+      process.stderr.write(`road: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if ((e as Error)?.name === 'DatasetError') {
+      // @road/datasets' errors name the file and say what is wrong: bad input, not a crash.
+      process.stderr.write(`road: ${(e as Error).message}\n`);
+      return EXIT.badInput;
+    }
+    process.stderr.write(`road: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+// Entry point when run as the `road` binary (dist/cli.js).
+function invokedDirectly(): boolean {
+  try {
+    return Boolean(process.argv[1]) && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`road: ${String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { runDemo } from './demo.js';
+
+// CI smoke test of `road demo --quick` on the default engine here (wasm), teacher pretraining included.
+describe('road demo --quick', () => {
+  it('pretrains a teacher, trains source-only and road, prints the side-by-side table, writes the report', async () => {
+    tf.env().set('IS_TEST', false); // see resume-wasm.test.ts: the kernel leak check trips inside tfjs-backend-wasm
+    const outDir = mkdtempSync(join(tmpdir(), 'road-demo-'));
+    const lines: string[] = [];
+    const r = await runDemo({
+      quick: true,
+      outDir,
+      backend: 'wasm',
+      log: (l) => lines.push(l),
+      quiet: true,
+      noCache: true,
+    });
+    expect(r.backend).toBe('wasm');
+    expect(r.teacher.cached).toBe(false);
+    expect(Number.isFinite(r.sourceOnly.miou)).toBe(true);
+    expect(Number.isFinite(r.road.miou)).toBe(true);
+    expect(r.gainPoints).toBeCloseTo(100 * ((r.road.miouPresent as number) - (r.sourceOnly.miouPresent as number)), 10);
+    expect(r.table).toMatch(/\| class \| source-only \| road \|/);
+    expect(r.table).toMatch(/\| \*\*mIoU \(8 classes\)\*\* \|/);
+    for (const c of ['road', 'sidewalk', 'building', 'pole', 'vegetation', 'sky', 'person', 'car'])
+      expect(r.table).toContain(`| ${c} |`);
+    for (const f of [
+      'demo.md',
+      'demo.json',
+      'report.html',
+      'predictions.png',
+      'source-only/report.html',
+      'road/report.html',
+      'road/eval/final.json',
+    ]) {
+      expect(existsSync(join(outDir, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(outDir, 'demo.md'), 'utf8')).toMatch(/ROAD − source-only/);
+    expect(lines.some((l) => /pretrained in/.test(l))).toBe(true);
+  });
+});

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@road/backend';
+import { RoadError, EXIT } from './errors.js';
+
+/** The engine in use: its name and the backends that were skipped (with reasons). */
+export interface EngineInfo {
+  name: string;
+  skipped: { name: string; reason: string }[];
+}
+
+let current: { key: string; info: EngineInfo } | null = null;
+
+/**
+ * Initialises the tfjs engine once per process through @road/backend (which also registers the training kernels
+ * and gradients the wasm backend lacks). `auto` tries tensorflow-gpu → tensorflow → webgpu → wasm → cpu.
+ */
+export async function ensureEngine(backend: string, log: (line: string) => void = () => {}): Promise<EngineInfo> {
+  if (current && (current.key === backend || (backend === 'auto' && current.key !== 'cpu'))) return current.info;
+  let info: EngineInfo;
+  try {
+    const r = await initBackend(backend === 'auto' ? { log } : { prefer: backend as never, log });
+    info = { name: r.name, skipped: r.skipped.map((s) => ({ name: s.name, reason: s.reason })) };
+  } catch (e) {
+    throw new RoadError(`backend "${backend}" cannot be used: ${(e as Error).message}`, EXIT.badInput);
+  }
+  current = { key: backend, info };
+  log(
+    `backend: ${info.name} (tfjs-core ${tf.version_core})${info.skipped.length ? `; skipped: ${info.skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}` : ''}`,
+  );
+  return info;
+}
+
+/** The name of the active tfjs backend. */
+export function activeBackend(): string {
+  return tf.getBackend();
+}

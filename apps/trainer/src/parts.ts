@@ -1,0 +1,261 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { copyBackboneWeights, createSegmentationNet } from '@road/backbone';
+import { convDomainClassifier, SpatialAwareAdaptation } from '@road/dann';
+import { FrozenTeacher } from '@road/distill';
+import {
+  checkNetIdentity,
+  checkpointTensors,
+  readCheckpoint,
+  restoreSlots,
+  type LoadedCheckpoint,
+  type NetIdentity,
+  type WeightSlot,
+} from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { RoadError, EXIT } from './errors.js';
+import type { TrainParts } from './train-step.js';
+
+/** The segmentation net type @road/backbone returns. */
+export type SegNet = ReturnType<typeof createSegmentationNet>;
+
+/** Classes of the teacher's rotation pretext task (0°, 90°, 180°, 270°). */
+export const ROTATION_CLASSES = 4;
+
+/** Creates the student net of a config. */
+export function buildNet(
+  net: { name: string; attention: 'none' | 'hydraplus'; width?: number },
+  numClasses: number,
+  seed: number,
+): SegNet {
+  return createSegmentationNet(net.name as Parameters<typeof createSegmentationNet>[0], {
+    numClasses,
+    inputChannels: 3,
+    attention: net.attention,
+    seed,
+    ...(net.width !== undefined && net.width !== 1 ? { widthMultiplier: net.width } : {}),
+  });
+}
+
+export function identityOf(net: { name: string; attention: string; width?: number }, numClasses: number): NetIdentity {
+  return {
+    name: net.name,
+    attention: net.attention,
+    numClasses,
+    inputChannels: 3,
+    ...(net.width !== undefined && net.width !== 1 ? { width: net.width } : {}),
+  };
+}
+
+interface LayerVariableLike {
+  name: string;
+  shape: (number | null)[];
+  dtype: string;
+  read(): tf.Tensor;
+  write(t: tf.Tensor): unknown;
+}
+
+/**
+ * Every weight of a net (trainable and not: batch-norm moving statistics included), as checkpoint slots.
+ * Uses the net's LayersModels (`backbone`, `head`, and any further model it exposes), deduplicated.
+ */
+export function netSlots(net: SegNet, group = 'net'): WeightSlot[] {
+  const models = netModels(net);
+  const seen = new Set<string>();
+  const slots: WeightSlot[] = [];
+  for (const m of models) {
+    for (const w of m.weights as unknown as LayerVariableLike[]) {
+      const id = (w as unknown as { id?: number }).id ?? w.name;
+      const key = String(id);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      slots.push({
+        group,
+        name: w.name,
+        shape: w.shape as number[],
+        dtype: w.dtype === 'int32' ? 'int32' : 'float32',
+        read: () => w.read(),
+        write: (t) => {
+          w.write(t);
+        },
+      });
+    }
+  }
+  return slots;
+}
+
+function netModels(net: SegNet): { weights: unknown[] }[] {
+  const n = net as unknown as Record<string, unknown>;
+  const out: { weights: unknown[] }[] = [];
+  // `model` (image → logits) holds every weight; backbone/head share those LayerVariables (deduplicated by id).
+  for (const k of ['model', 'backbone', 'head']) {
+    const m = n[k] as { weights?: unknown[] } | undefined;
+    if (m && Array.isArray(m.weights)) out.push(m as { weights: unknown[] });
+  }
+  if (!out.length) throw new Error('netSlots: the net exposes no LayersModel (model/backbone/head)');
+  return out;
+}
+
+/** Variables of the region classifiers as checkpoint slots. */
+export function variableSlots(vars: tf.Variable[], group: string): WeightSlot[] {
+  return vars.map((v) => ({
+    group,
+    name: v.name,
+    shape: v.shape,
+    dtype: v.dtype === 'int32' ? 'int32' : 'float32',
+    read: () => v,
+    write: (t) => v.assign(t),
+  }));
+}
+
+/** Creates the configured optimizer (tfjs Adam or SGD with momentum). */
+export function buildOptimizer(config: TrainConfig): tf.Optimizer {
+  const o = config.optimizer;
+  return o.name === 'adam' ? tf.train.adam(o.lr) : tf.train.momentum(o.lr, o.momentum);
+}
+
+/**
+ * The optimizer's state as checkpoint slots plus scalars. Adam's running β-powers are saved as values: its
+ * `setWeights` recomputes them with `pow`, which is not bit-identical to the running product, and exact resume
+ * needs them exact.
+ */
+export async function optimizerState(
+  optimizer: tf.Optimizer,
+): Promise<{ slots: WeightSlot[]; scalars: Record<string, number>; dispose(): void }> {
+  const named = await optimizer.getWeights();
+  const slots = named.map((nt) => ({
+    group: 'optimizer',
+    name: nt.name,
+    shape: nt.tensor.shape,
+    dtype: (nt.tensor.dtype === 'int32' ? 'int32' : 'float32') as 'int32' | 'float32',
+    read: () => nt.tensor,
+    write: () => {
+      throw new Error('optimizer slots are restored with restoreOptimizer');
+    },
+  }));
+  const scalars: Record<string, number> = { iterations: optimizer.iterations };
+  const o = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  if (o.accBeta1 && o.accBeta2) {
+    scalars.accBeta1 = o.accBeta1.dataSync()[0];
+    scalars.accBeta2 = o.accBeta2.dataSync()[0];
+  }
+  return {
+    slots,
+    scalars,
+    dispose: () => named[0]?.tensor.dispose(), // the 'iter' scalar is made fresh by getWeights; the rest are the optimizer's
+  };
+}
+
+/** Restores optimizer state written by {@link optimizerState}. */
+export async function restoreOptimizer(
+  optimizer: tf.Optimizer,
+  ck: LoadedCheckpoint,
+  scalars: Record<string, number>,
+): Promise<void> {
+  const tensors = checkpointTensors(ck, 'optimizer');
+  if (!tensors.length) return;
+  await optimizer.setWeights(tensors.map(({ name, tensor }) => ({ name, tensor })));
+  tf.dispose(tensors.map((t) => t.tensor)); // setWeights made variables from them
+  const o = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  if (o.accBeta1 && o.accBeta2 && scalars.accBeta1 !== undefined && scalars.accBeta2 !== undefined) {
+    o.accBeta1.assign(tf.scalar(scalars.accBeta1));
+    o.accBeta2.assign(tf.scalar(scalars.accBeta2));
+  }
+}
+
+/** A teacher loaded from a `road pretrain` checkpoint. */
+export interface LoadedTeacher {
+  net: SegNet;
+  teacher: FrozenTeacher;
+  checkpoint: string;
+}
+
+/**
+ * Loads a teacher checkpoint (a pretext-task net of the same architecture) and wraps its backbone in a
+ * FrozenTeacher. Errors name the checkpoint when it holds another architecture.
+ */
+export function loadTeacher(path: string, student: { name: string; width?: number }, seed: number): LoadedTeacher {
+  const ck = readCheckpoint(path);
+  const id = ck.manifest.net;
+  if (id.name !== student.name || (id.width ?? 1) !== (student.width ?? 1)) {
+    throw new RoadError(
+      `teacher checkpoint ${ck.dir} holds a ${id.name} (width ${id.width ?? 1}) backbone, the student is ${student.name} (width ${student.width ?? 1})`,
+      EXIT.badInput,
+    );
+  }
+  const net = buildNet({ name: id.name, attention: 'none', width: id.width }, id.numClasses, seed);
+  checkNetIdentity(ck, identityOf({ name: id.name, attention: 'none', width: id.width }, id.numClasses));
+  restoreSlots(ck, 'net', netSlots(net));
+  return { net, teacher: new FrozenTeacher(net.backbone), checkpoint: ck.dir };
+}
+
+/** Everything a training run composes, plus how to save and restore it. */
+export interface RunParts extends TrainParts {
+  net: SegNet;
+  spatialAdaptation: SpatialAwareAdaptation | null;
+  teacherNet: SegNet | null;
+  identity: NetIdentity;
+  dispose(): void;
+}
+
+/** Feature channels of a net (last axis of its backbone output). */
+export function featureChannels(net: SegNet): number {
+  const out = (net.backbone as unknown as { outputs: { shape: (number | null)[] }[] }).outputs[0].shape;
+  return out[out.length - 1] as number;
+}
+
+/**
+ * Builds the student, the teacher (if λ_dst > 0 or the student is initialised from it), the region classifiers
+ * (if λ_spt > 0) and the optimizer.
+ */
+export function buildParts(
+  config: TrainConfig,
+  numClasses: number,
+  options: { teacherCheckpoint?: string | null } = {},
+): RunParts {
+  const net = buildNet(config.net, numClasses, config.seed);
+  const teacherPath = options.teacherCheckpoint ?? config.teacher.checkpoint;
+  let teacherNet: SegNet | null = null;
+  let teacher: FrozenTeacher | null = null;
+  if (config.lambda.dst > 0 && !teacherPath) {
+    throw new RoadError(
+      'lambda.dst > 0 needs a teacher: set teacher.checkpoint to a `road pretrain` output (or use `road demo`, which makes one)',
+      EXIT.badInput,
+    );
+  }
+  if (teacherPath && (config.lambda.dst > 0 || config.teacher.initStudent)) {
+    const t = loadTeacher(teacherPath, config.net, config.seed);
+    teacherNet = t.net;
+    teacher = t.teacher;
+    if (config.teacher.initStudent) copyBackboneWeights(t.net, net);
+  }
+  let spatial: SpatialAwareAdaptation | null = null;
+  if (config.lambda.spt > 0) {
+    const channels = featureChannels(net);
+    spatial = new SpatialAwareAdaptation({
+      grid: config.grid,
+      classifier: (r) =>
+        convDomainClassifier({
+          inChannels: channels,
+          hidden: [Math.max(16, Math.min(256, channels))],
+          kernelSize: 1,
+          seed: config.seed * 1000 + r,
+        }),
+    });
+  }
+  const optimizer = buildOptimizer(config);
+  return {
+    net,
+    teacher: config.lambda.dst > 0 ? teacher : null,
+    spatial,
+    spatialAdaptation: spatial,
+    teacherNet,
+    optimizer,
+    identity: identityOf(config.net, numClasses),
+    dispose() {
+      net.dispose();
+      teacherNet?.dispose();
+      spatial?.dispose();
+      optimizer.dispose();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { latestCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { parseDatasetString, resolveDatasetRef, type DatasetRef } from './config.js';
+import { disposeBatch, openRef, toSpec } from './data.js';
+import { ensureEngine } from './engine.js';
+import { buildNet, identityOf, netSlots, ROTATION_CLASSES } from './parts.js';
+import { createProgress } from './progress.js';
+import { ensureRunDir, MetricsLog, writeFileAtomic } from './run-dir.js';
+import { segmentationCrossEntropy } from './seg-loss.js';
+import { createBatchIterator } from '@road/datasets';
+
+/** Options of {@link pretrainTeacher}. */
+export interface PretrainOptions {
+  /** Unlabeled images (default `synthcity` → its `pretrain` pool). */
+  dataset?: string | DatasetRef;
+  net?: string;
+  /** Width multiplier of the net (must match the student's). */
+  width?: number;
+  steps?: number;
+  /** Images per step (each is shown in all four rotations, so the net sees 4× as many). */
+  batch?: number;
+  /** Square crop side (rotations need square inputs). */
+  crop?: number;
+  lr?: number;
+  seed?: number;
+  dataSeed?: number;
+  backend?: string;
+  outDir: string;
+  log?: (line: string) => void;
+  quiet?: boolean;
+}
+
+/** What {@link pretrainTeacher} returns. */
+export interface PretrainResult {
+  checkpoint: string;
+  steps: number;
+  /** Rotation accuracy over the last 20 % of steps. */
+  accuracy: number;
+  seconds: number;
+  settings: Record<string, unknown>;
+}
+
+/** Rotates an NHWC batch by k·90° (k = 0…3) with transpose/reverse. */
+function rot90(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  switch (k % 4) {
+    case 0:
+      return x;
+    case 1:
+      return tf.reverse(tf.transpose(x, [0, 2, 1, 3]), 1);
+    case 2:
+      return tf.reverse(x, [1, 2]);
+    default:
+      return tf.reverse(tf.transpose(x, [0, 2, 1, 3]), 2);
+  }
+}
+
+/**
+ * Pretrains a teacher backbone without labels by rotation prediction (Gidaris et al., "Unsupervised Representation
+ * Learning by Predicting Image Rotations", ICLR 2018): every image is shown at 0°, 90°, 180°, 270° and the net
+ * (a segmentation net with 4 "classes") predicts the rotation from its spatially averaged logits. The backbone
+ * (image → features) then serves as ROAD's frozen "real-style" teacher when no ImageNet weights are available.
+ * The checkpoint is a normal road checkpoint of a 4-class net; `road train` uses its backbone.
+ */
+export async function pretrainTeacher(options: PretrainOptions): Promise<PretrainResult> {
+  const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const settings = {
+    dataset: options.dataset ?? 'synthcity',
+    net: options.net ?? 'road-lite',
+    width: options.width ?? 1,
+    steps: options.steps ?? 300,
+    batch: options.batch ?? 4,
+    crop: options.crop ?? 64,
+    lr: options.lr ?? 0.002,
+    seed: options.seed ?? 1,
+    dataSeed: options.dataSeed ?? 0,
+  };
+  await ensureEngine(options.backend ?? 'auto', log);
+  const ref =
+    typeof settings.dataset === 'string'
+      ? resolveDatasetRef(parseDatasetString(settings.dataset, 'dataset'), 'pretrain', 'dataset')
+      : resolveDatasetRef(settings.dataset, 'pretrain', 'dataset');
+  await openRef(ref, settings.dataSeed, 'pretrain');
+  const paths = ensureRunDir(options.outDir);
+  writeFileAtomic(
+    join(paths.dir, 'pretrain.json'),
+    JSON.stringify({ task: 'rotation', ...settings, dataset: ref }, null, 2),
+  );
+  const net = buildNet(
+    { name: settings.net, attention: 'none', width: settings.width },
+    ROTATION_CLASSES,
+    settings.seed,
+  );
+  const optimizer = tf.train.adam(settings.lr);
+  const it = createBatchIterator(toSpec(ref, settings.dataSeed, 'pretrain'), {
+    batchSize: settings.batch,
+    transform: { crop: [settings.crop, settings.crop], flip: true },
+    forever: true,
+    shuffle: true,
+    seed: settings.seed * 7919 + 3,
+    workers: 0,
+    prefetch: 2,
+  }) as unknown as AsyncIterator<{
+    images: tf.Tensor4D;
+    labels?: tf.Tensor3D;
+  }> & { close(): Promise<void> };
+  const metrics = new MetricsLog(paths.metrics);
+  const progress = createProgress('pretrain', { log, quiet: options.quiet });
+  const t0 = Date.now();
+  const accs: number[] = [];
+  progress.start(settings.steps, 0);
+  const vars = net.trainableVariables();
+  try {
+    for (let step = 1; step <= settings.steps; step++) {
+      const r = await it.next();
+      const b = r.value as { images: tf.Tensor4D; labels?: tf.Tensor3D };
+      const n = b.images.shape[0];
+      const labels = tf.tensor3d(
+        Array.from({ length: 4 * n }, (_, i) => Math.floor(i / n)),
+        [4 * n, 1, 1],
+        'int32',
+      );
+      const inputs = tf.tidy(
+        () =>
+          tf.concat(
+            [0, 1, 2, 3].map((k) => rot90(b.images, k)),
+            0,
+          ) as tf.Tensor4D,
+      );
+      let acc = 0;
+      const ts = Date.now();
+      const loss = optimizer.minimize(
+        () => {
+          const logits = net.logits(inputs, true);
+          const pooled = tf.mean(logits, [1, 2], true) as tf.Tensor4D; // [4N, 1, 1, 4]
+          acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(pooled, 3), labels), 'float32')).dataSync()[0]);
+          return segmentationCrossEntropy(pooled, labels);
+        },
+        true,
+        vars,
+      ) as tf.Scalar;
+      const lossValue = loss.dataSync()[0];
+      tf.dispose([loss, inputs, labels]);
+      disposeBatch(b as never);
+      accs.push(acc);
+      metrics.append({
+        step,
+        loss_rotation: lossValue,
+        rotation_accuracy: acc,
+        images_per_sec: (4000 * n) / Math.max(1, Date.now() - ts),
+      });
+      progress.update(step, {
+        losses: { rot: lossValue, acc },
+        imagesPerSec: (4000 * n * step) / Math.max(1, Date.now() - t0),
+      });
+    }
+  } finally {
+    progress.stop();
+    await it.close();
+  }
+  const tail = accs.slice(Math.floor(accs.length * 0.8));
+  const accuracy = tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
+  const checkpoint = await writeCheckpoint(
+    paths.checkpoints,
+    settings.steps,
+    {
+      step: settings.steps,
+      net: identityOf({ name: settings.net, attention: 'none', width: settings.width }, ROTATION_CLASSES),
+      state: { pretext: 'rotation', settings, accuracy },
+    },
+    netSlots(net),
+  );
+  net.dispose();
+  optimizer.dispose();
+  const seconds = (Date.now() - t0) / 1000;
+  log(
+    `pretrain: rotation accuracy ${(100 * accuracy).toFixed(1)}% after ${settings.steps} steps, ${seconds.toFixed(0)} s → ${checkpoint}`,
+  );
+  return { checkpoint, steps: settings.steps, accuracy, seconds, settings };
+}
+
+/**
+ * A cached teacher for `settings` under `cacheDir` (made by {@link pretrainTeacher} on a miss). The cache key is
+ * the settings themselves (`pretrain.json` must match), so changing any of them pretrains again.
+ */
+export async function cachedTeacher(
+  cacheDir: string,
+  options: Omit<PretrainOptions, 'outDir'>,
+): Promise<{ checkpoint: string; cached: boolean; seconds: number; accuracy: number | null }> {
+  const key = JSON.stringify({ ...options, log: undefined, quiet: undefined, backend: undefined });
+  const hash = Array.from(key)
+    .reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7)
+    .toString(16);
+  const dir = join(cacheDir, `teacher-${options.net ?? 'road-lite'}-${hash}`);
+  const ck = latestCheckpoint(join(dir, 'checkpoints'));
+  if (ck && existsSync(join(dir, 'pretrain.json'))) {
+    const manifest = JSON.parse(readFileSync(join(ck, 'checkpoint.json'), 'utf8')) as { state: { accuracy?: number } };
+    return { checkpoint: ck, cached: true, seconds: 0, accuracy: manifest.state.accuracy ?? null };
+  }
+  const r = await pretrainTeacher({ ...options, outDir: dir });
+  return { checkpoint: r.checkpoint, cached: false, seconds: r.seconds, accuracy: r.accuracy };
+}

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { createSegmentationNet } from '@road/backbone';
+import { convDomainClassifier, SpatialAwareAdaptation } from '@road/dann';
+import { FrozenTeacher } from '@road/distill';
+import { loadConfig } from './config.js';
+import { NonFiniteLossError } from './errors.js';
+import { createTrainStep, learningRateAt, progressOf, type CropLike, type StepBatch } from './train-step.js';
+
+const H = 16;
+const W = 32;
+const crop = (left: number, flipped = false): CropLike => ({
+  top: 0,
+  left,
+  height: H,
+  width: W,
+  fullHeight: H,
+  fullWidth: 2 * W,
+  ...(flipped ? { flipped } : {}),
+});
+
+function setup(preset: string, sets: string[] = []) {
+  const config = loadConfig(preset, ['steps=10', 'backend=cpu', ...sets]);
+  const net = createSegmentationNet('road-lite', { numClasses: 3, seed: 1, widthMultiplier: 0.25 });
+  const teacherNet = createSegmentationNet('road-lite', { numClasses: 4, seed: 2, widthMultiplier: 0.25 });
+  const teacher = new FrozenTeacher(teacherNet.backbone, { disposeModel: false });
+  const spatial = new SpatialAwareAdaptation({
+    grid: config.grid,
+    classifier: (r) =>
+      convDomainClassifier({ inChannels: net.featureChannels, hidden: [8], kernelSize: 1, seed: 10 + r }),
+  });
+  const optimizer = tf.train.adam(config.optimizer.lr);
+  const step = createTrainStep(config, { net, teacher, spatial, optimizer });
+  const batch = (): StepBatch => ({
+    source: {
+      images: tf.randomNormal([2, H, W, 3], 0, 1, 'float32', 3) as tf.Tensor4D,
+      labels: tf.tensor3d(
+        Array.from({ length: 2 * H * W }, (_, i) => (i % 7 === 0 ? 255 : i % 3)),
+        [2, H, W],
+        'int32',
+      ),
+      crops: [crop(0), crop(W, true)],
+    },
+    target: { images: tf.randomNormal([2, H, W, 3], 0.5, 1, 'float32', 4) as tf.Tensor4D, crops: [crop(W), crop(0)] },
+  });
+  const disposeBatch = (b: StepBatch) =>
+    tf.dispose([b.source.images, b.source.labels, b.target?.images].filter(Boolean) as tf.Tensor[]);
+  const dispose = () => {
+    net.dispose();
+    teacherNet.dispose();
+    spatial.dispose();
+    optimizer.dispose();
+  };
+  return { config, net, teacherNet, spatial, optimizer, step, batch, disposeBatch, dispose };
+}
+
+const snapshot = (vars: tf.Variable[]) => vars.map((v) => Array.from(v.dataSync()));
+
+describe('createTrainStep', () => {
+  it('road: returns finite per-term losses; updates net and region classifiers, never the teacher', () => {
+    const s = setup('road');
+    const teacherBefore = snapshot(s.teacherNet.model.weights.map((w) => w.read() as tf.Variable));
+    const netBefore = snapshot(s.net.trainableVariables());
+    const saaBefore = snapshot(s.spatial.trainableWeights);
+    const b = s.batch();
+    const r = s.step(b, 1);
+    expect(s.step.uses).toEqual({ dst: true, spt: true });
+    for (const k of ['seg', 'dst', 'spt', 'total'] as const) expect(Number.isFinite(r[k])).toBe(true);
+    expect(r.seg).toBeGreaterThan(0);
+    expect(r.dst).toBeGreaterThan(0);
+    // total = seg + λ_dst·dst + λ_spt·spt (float32 sums)
+    expect(r.total).toBeCloseTo(r.seg + s.config.lambda.dst * r.dst + s.config.lambda.spt * r.spt, 4);
+    expect(r.lambdaGrl).toBe(0); // DANN ramp at p = 0
+    expect(r.domainAccuracy).toBeGreaterThanOrEqual(0);
+    expect(r.domainAccuracy).toBeLessThanOrEqual(1);
+    expect(snapshot(s.teacherNet.model.weights.map((w) => w.read() as tf.Variable))).toEqual(teacherBefore);
+    expect(snapshot(s.net.trainableVariables())).not.toEqual(netBefore);
+    expect(snapshot(s.spatial.trainableWeights)).not.toEqual(saaBefore);
+    s.disposeBatch(b);
+    s.dispose();
+  });
+
+  it('source-only computes only the segmentation term and needs no target batch', () => {
+    const s = setup('source-only');
+    const b = s.batch();
+    const r = s.step({ source: b.source }, 1);
+    expect(s.step.uses).toEqual({ dst: false, spt: false });
+    expect(r.dst).toBe(0);
+    expect(r.spt).toBe(0);
+    expect(r.total).toBeCloseTo(r.seg, 6);
+    expect(Number.isNaN(r.domainAccuracy)).toBe(true);
+    s.disposeBatch(b);
+    s.dispose();
+  });
+
+  it('lowers the source loss when repeated on one batch', () => {
+    const s = setup('road');
+    const b = s.batch();
+    const first = s.step(b, 1).seg;
+    let last = first;
+    for (let i = 2; i <= 8; i++) last = s.step(b, i).seg;
+    expect(last).toBeLessThan(first);
+    s.disposeBatch(b);
+    s.dispose();
+  });
+
+  it('stops on a NaN term, naming it, before changing any weight', () => {
+    const s = setup('road', ['debug.nonFiniteAt={"term":"dst","step":2}']);
+    const b = s.batch();
+    s.step(b, 1);
+    const before = snapshot(s.net.trainableVariables());
+    let err: unknown;
+    try {
+      s.step(b, 2);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NonFiniteLossError);
+    expect((err as NonFiniteLossError).term).toBe('dst');
+    expect((err as NonFiniteLossError).message).toMatch(/loss term "dst" is NaN at step 2/);
+    expect(snapshot(s.net.trainableVariables())).toEqual(before);
+    s.disposeBatch(b);
+    s.dispose();
+  });
+
+  it('does not leak tensors across steps', () => {
+    const s = setup('road');
+    const b = s.batch();
+    s.step(b, 1); // optimizer slots are created on the first step
+    const before = tf.memory().numTensors;
+    for (let i = 2; i <= 4; i++) s.step(b, i);
+    expect(tf.memory().numTensors).toBe(before);
+    s.disposeBatch(b);
+    s.dispose();
+  });
+
+  it('ramps the reversal coefficient and schedules the learning rate', () => {
+    expect(progressOf(1, 10)).toBe(0);
+    expect(progressOf(6, 10)).toBe(0.5);
+    const c = loadConfig('road', ['optimizer.lr=0.01', 'optimizer.lrSchedule=dann']);
+    // DANN: μ0 / (1 + 10 p)^0.75 at p = 0.5 → 0.01 / 6^0.75
+    expect(learningRateAt(c, 0.5)).toBeCloseTo(0.01 / 6 ** 0.75, 10);
+    const poly = loadConfig('road', ['optimizer.lr=0.01', 'optimizer.lrSchedule=poly']);
+    expect(learningRateAt(poly, 0.5)).toBeCloseTo(0.01 * 0.5 ** 0.9, 10);
+  });
+});

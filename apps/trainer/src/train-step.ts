@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { dannLambda, dannLearningRate } from '@road/dann';
+import { targetGuidedDistillation } from '@road/distill';
+import type { TrainConfig } from './config.js';
+import { NonFiniteLossError } from './errors.js';
+import { segmentationCrossEntropy } from './seg-loss.js';
+
+/** Where a (possibly flipped) crop sits in its full image (the @road/datasets `Crop`). */
+export interface CropLike {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+  fullHeight: number;
+  fullWidth: number;
+  flipped?: boolean;
+}
+
+/** What the step needs from a segmentation net (structurally the @road/backbone net). */
+export interface StepNet {
+  features(x: tf.Tensor4D, training?: boolean): tf.Tensor4D;
+  logitsFromFeatures(features: tf.Tensor4D, training?: boolean): tf.Tensor4D;
+  trainableVariables(): tf.Variable[];
+}
+
+/** What the step needs from the frozen teacher (structurally @road/distill's FrozenTeacher). */
+export interface StepTeacher {
+  features(x: tf.Tensor4D): tf.Tensor;
+}
+
+/** What the step needs from spatial-aware adaptation (structurally @road/dann's SpatialAwareAdaptation). */
+export interface StepSpatial {
+  loss(
+    source: tf.Tensor,
+    target: tf.Tensor,
+    options: { lambda: number; sourceCrop?: CropLike[]; targetCrop?: CropLike[]; readStats?: boolean },
+  ): { loss: tf.Scalar; accuracy: number };
+  readonly trainableWeights: tf.Variable[];
+}
+
+/** The trainable parts one training step composes. */
+export interface TrainParts {
+  net: StepNet;
+  /** Frozen teacher on the pretrained backbone (needed when λ_dst > 0). */
+  teacher: StepTeacher | null;
+  /** Region classifiers (needed when λ_spt > 0). */
+  spatial: StepSpatial | null;
+  optimizer: tf.Optimizer;
+}
+
+/** One step's inputs: a labelled source batch and (for dst/spt) an unlabelled target batch. */
+export interface StepBatch {
+  source: { images: tf.Tensor4D; labels: tf.Tensor3D; crops: CropLike[] };
+  target?: { images: tf.Tensor4D; crops: CropLike[] };
+}
+
+/** Per-term losses and schedule values of one step (plain numbers). */
+export interface StepResult {
+  step: number;
+  seg: number;
+  dst: number;
+  spt: number;
+  total: number;
+  /** Region domain-classifier accuracy (NaN when spt is off). */
+  domainAccuracy: number;
+  /** Gradient-reversal coefficient of this step (DANN ramp). */
+  lambdaGrl: number;
+  lr: number;
+}
+
+/** The function {@link createTrainStep} returns. */
+export interface TrainStep {
+  (batch: StepBatch, step: number): StepResult;
+  /** The variables the optimizer updates, in a fixed order (net's, then region classifiers'). */
+  readonly variables: tf.Variable[];
+  /** Which terms are active. */
+  readonly uses: { dst: boolean; spt: boolean };
+}
+
+/** Training progress p ∈ [0, 1] of step `step` (1-based) out of `steps`. */
+export function progressOf(step: number, steps: number): number {
+  return Math.min(1, Math.max(0, (step - 1) / Math.max(1, steps)));
+}
+
+/** Learning rate at progress p for the configured schedule. */
+export function learningRateAt(config: Pick<TrainConfig, 'optimizer'>, p: number): number {
+  const { lr, lrSchedule } = config.optimizer;
+  if (lrSchedule === 'dann') return dannLearningRate(p, { mu0: lr });
+  if (lrSchedule === 'poly') return lr * (1 - p) ** 0.9;
+  return lr;
+}
+
+/** Sets the learning rate of a tfjs Adam / Momentum / SGD optimizer between steps. */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  const o = optimizer as unknown as { setLearningRate?: (v: number) => void; learningRate: number };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
+/**
+ * Builds the ROAD-Net training step (Chen, Li & Van Gool, CVPR 2018):
+ *
+ *   L = L_seg(source) + λ_dst · L_dst(student(target), teacher(target)) + λ_spt · L_spt(source, target)
+ *
+ * - L_seg: pixel-wise softmax CE on the source labels (ignore 255), {@link segmentationCrossEntropy};
+ * - L_dst: target-guided distillation (@road/distill `targetGuidedDistillation`) between the student's and the
+ *   frozen teacher's features on the *target* images;
+ * - L_spt: spatial-aware adaptation (@road/dann `SpatialAwareAdaptation`): one domain classifier per region of
+ *   a grid over the full image, after gradient reversal with the DANN ramp λ_p = dannLambda(p, schedule).
+ *
+ * One optimizer step updates the net's and the region classifiers' variables together (the reversal makes it
+ * a min-max). A NaN/±Inf term throws {@link NonFiniteLossError} naming it, *before* any weight changes.
+ * Terms with weight 0 are not computed (source-only costs one forward/backward of the source batch).
+ *
+ * The benchmark harness times exactly this function.
+ */
+export function createTrainStep(config: TrainConfig, parts: TrainParts): TrainStep {
+  const uses = { dst: config.lambda.dst > 0, spt: config.lambda.spt > 0 };
+  if (uses.dst && !parts.teacher) throw new Error('createTrainStep: lambda.dst > 0 needs a teacher (parts.teacher)');
+  if (uses.spt && !parts.spatial)
+    throw new Error('createTrainStep: lambda.spt > 0 needs spatial-aware adaptation (parts.spatial)');
+  const variables = [
+    ...parts.net.trainableVariables(),
+    ...(uses.spt && parts.spatial ? parts.spatial.trainableWeights : []),
+  ];
+  const inject = config.debug.nonFiniteAt;
+  // BatchNorm mode of the student's forward passes (`frozen`: moving statistics, not updated).
+  const bnTraining = config.net.bn !== 'frozen';
+
+  const fn = ((batch: StepBatch, step: number): StepResult => {
+    const p = progressOf(step, config.steps);
+    const lambdaGrl = dannLambda(p, config.schedule);
+    const lr = learningRateAt(config, p);
+    setLearningRate(parts.optimizer, lr);
+    if ((uses.dst || uses.spt) && !batch.target) throw new Error('createTrainStep: dst/spt need a target batch');
+    let domainAccuracy = Number.NaN;
+    const kept: Partial<Record<'seg' | 'dst' | 'spt', tf.Scalar>> = {};
+    const poison = (term: 'seg' | 'dst' | 'spt' | 'total', x: tf.Scalar): tf.Scalar =>
+      inject && inject.step === step && inject.term === term ? (tf.mul(x, Number.NaN) as tf.Scalar) : x;
+
+    const { value, grads } = tf.variableGrads(() => {
+      const src = batch.source;
+      const tgt = batch.target;
+      // One forward of source and target together when their sizes match (BatchNorm then sees both domains,
+      // as in one adaptation batch); separately otherwise.
+      let sf: tf.Tensor4D;
+      let tfeat: tf.Tensor4D | null = null;
+      const needTarget = (uses.dst || uses.spt) && tgt;
+      if (needTarget && tgt && sameSize(src.images, tgt.images)) {
+        const both = parts.net.features(tf.concat([src.images, tgt.images], 0) as tf.Tensor4D, bnTraining);
+        const ns = src.images.shape[0];
+        sf = tf.slice(both, [0, 0, 0, 0], [ns, -1, -1, -1]);
+        tfeat = tf.slice(both, [ns, 0, 0, 0], [-1, -1, -1, -1]);
+      } else {
+        sf = parts.net.features(src.images, bnTraining);
+        if (needTarget && tgt) tfeat = parts.net.features(tgt.images, bnTraining);
+      }
+      const seg = poison('seg', segmentationCrossEntropy(parts.net.logitsFromFeatures(sf, bnTraining), src.labels));
+      kept.seg = tf.keep(seg);
+      let total: tf.Scalar = seg;
+      if (uses.dst && tgt && tfeat && parts.teacher) {
+        const teacherFeatures = parts.teacher.features(tgt.images);
+        const dst = poison('dst', targetGuidedDistillation(tfeat, teacherFeatures as tf.Tensor4D) as tf.Scalar);
+        kept.dst = tf.keep(dst);
+        total = tf.add(total, tf.mul(dst, config.lambda.dst)) as tf.Scalar;
+      }
+      if (uses.spt && tgt && tfeat && parts.spatial) {
+        // Crops carry `flipped`; @road/dann's region assignment mirrors flipped feature maps itself.
+        const r = parts.spatial.loss(sf, tfeat, {
+          lambda: lambdaGrl,
+          sourceCrop: src.crops,
+          targetCrop: tgt.crops,
+        });
+        domainAccuracy = r.accuracy;
+        const spt = poison('spt', r.loss);
+        kept.spt = tf.keep(spt);
+        total = tf.add(total, tf.mul(spt, config.lambda.spt)) as tf.Scalar;
+      }
+      return poison('total', total);
+    }, variables);
+
+    const read = (t?: tf.Scalar) => (t ? t.dataSync()[0] : 0);
+    const result: StepResult = {
+      step,
+      seg: read(kept.seg),
+      dst: read(kept.dst),
+      spt: read(kept.spt),
+      total: value.dataSync()[0],
+      domainAccuracy,
+      lambdaGrl,
+      lr,
+    };
+    tf.dispose([value, kept.seg, kept.dst, kept.spt].filter(Boolean) as tf.Tensor[]);
+    for (const term of ['seg', 'dst', 'spt', 'total'] as const) {
+      if (!Number.isFinite(result[term])) {
+        tf.dispose(Object.values(grads));
+        throw new NonFiniteLossError(term, step, result[term]);
+      }
+    }
+    // Every variable in a fixed order; a variable without a gradient this step (e.g. a region classifier whose
+    // region had no positions) is passed with a null gradient, so the optimizer's per-index slots stay aligned.
+    parts.optimizer.applyGradients(
+      variables.map((v) => ({ name: v.name, tensor: grads[v.name] ?? null })) as unknown as Parameters<
+        tf.Optimizer['applyGradients']
+      >[0],
+    );
+    tf.dispose(Object.values(grads));
+    return result;
+  }) as TrainStep;
+  Object.defineProperty(fn, 'variables', { value: variables });
+  Object.defineProperty(fn, 'uses', { value: uses });
+  return fn;
+}
+
+function sameSize(a: tf.Tensor4D, b: tf.Tensor4D): boolean {
+  return a.shape[1] === b.shape[1] && a.shape[2] === b.shape[2] && a.shape[3] === b.shape[3];
+}

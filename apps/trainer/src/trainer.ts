@@ -1,0 +1,358 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { CITYSCAPES_PALETTE, normalizeImage } from '@road/datasets';
+import {
+  latestCheckpoint,
+  nodeCheckpointFs,
+  pruneCheckpoints,
+  readCheckpoint,
+  restoreSlots,
+  checkNetIdentity,
+  writeCheckpoint,
+  type CheckpointFs,
+  type WeightSlot,
+} from './checkpoint.js';
+import { configToJSON, validateConfig, type TrainConfig } from './config.js';
+import { disposeBatch, openRef, trainStream, type Batch, type BatchStream } from './data.js';
+import { ensureEngine } from './engine.js';
+import { NonFiniteLossError, RoadError, EXIT } from './errors.js';
+import { evalMarkdown, evaluateNet, headlineMiou, writeEval, type EvalResult } from './evaluate.js';
+import { buildParts, netSlots, optimizerState, restoreOptimizer, variableSlots, type RunParts } from './parts.js';
+import { createProgress } from './progress.js';
+import { writeRunReport, type GridRow, type MetricsRow } from './report.js';
+import { ensureRunDir, MetricsLog, readMetrics, writeFileAtomic } from './run-dir.js';
+import { tensorboardWriter } from './tensorboard.js';
+import { createTrainStep, type StepResult } from './train-step.js';
+
+/** Options of {@link trainRun} beyond the config. */
+export interface TrainRunOptions {
+  /** Run folder (created; for resume: the existing run). */
+  outDir: string;
+  /** Continue the run in `outDir` from its latest checkpoint. */
+  resume?: boolean;
+  /** Teacher checkpoint overriding config.teacher.checkpoint. */
+  teacherCheckpoint?: string | null;
+  log?: (line: string) => void;
+  /** No progress bar (lines still go to `log`). */
+  quiet?: boolean;
+  /** Stop after this step with a checkpoint, as if interrupted (time-sliced machines; resume tests). */
+  stopAfter?: number;
+  /** Write report.html + PNGs at the end (default true). */
+  report?: boolean;
+  /** Rows of the qualitative grid in the report (default 4). */
+  gridRows?: number;
+  /** File operations for checkpoints (tests inject a failing writer to simulate a full disk). */
+  checkpointFs?: CheckpointFs;
+}
+
+/** What a finished (or stopped) run returns. */
+export interface TrainSummary {
+  runDir: string;
+  steps: number;
+  /** Step reached (== config.steps unless stopped early). */
+  step: number;
+  stopped: boolean;
+  final: EvalResult | null;
+  best: { step: number; miou: number } | null;
+  seconds: number;
+  imagesPerSec: number;
+  backend: string;
+}
+
+interface RunState {
+  best: { step: number; miou: number } | null;
+  evals: { step: number; miou: number }[];
+}
+
+/**
+ * Trains one run: data streams, the ROAD training step ({@link createTrainStep}), evaluation on the target
+ * validation split, checkpoints (atomic; last K + best by val mIoU), metrics.jsonl, report.html.
+ * With `resume`, restores weights, optimizer state, step and data-iterator positions and continues; on cpu/wasm
+ * the result equals the uninterrupted run bit for bit.
+ */
+export async function trainRun(configIn: TrainConfig | null, options: TrainRunOptions): Promise<TrainSummary> {
+  const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const ckFs = options.checkpointFs ?? nodeCheckpointFs;
+  const paths = ensureRunDir(options.outDir);
+  let config: TrainConfig;
+  if (options.resume) {
+    if (!existsSync(paths.config))
+      throw new RoadError(`--resume ${options.outDir}: no config.json there (not a run folder)`, EXIT.badInput);
+    const stored = validateConfig(JSON.parse(readFileSync(paths.config, 'utf8')), `run config ${paths.config}`);
+    config = configIn ? { ...stored, steps: configIn.steps } : stored;
+  } else {
+    if (!configIn) throw new Error('trainRun: a config is needed unless resuming');
+    config = configIn;
+    // The resolved config records the teacher actually used, so a resumed run finds it again.
+    if (options.teacherCheckpoint)
+      config = { ...config, teacher: { ...config.teacher, checkpoint: resolve(options.teacherCheckpoint) } };
+  }
+  const engine = await ensureEngine(config.backend, log);
+  const t0 = Date.now();
+
+  // Data and label space.
+  const supervised = config.trainOnTarget ? config.target : config.source;
+  const sourceDs = await openRef(
+    supervised,
+    config.dataSeed,
+    config.trainOnTarget ? 'target (oracle labels)' : 'source',
+  );
+  const numClasses = config.numClasses ?? sourceDs.numClasses;
+  await openRef(config.val, config.dataSeed, 'val');
+  const needTarget = config.lambda.dst > 0 || config.lambda.spt > 0;
+  if (needTarget) await openRef(config.target, config.dataSeed, 'target');
+
+  const parts: RunParts = buildParts(config, numClasses, {
+    teacherCheckpoint: options.resume ? (options.teacherCheckpoint ?? null) : null,
+  });
+  const step = createTrainStep(config, parts);
+  const slots = (): WeightSlot[] => [
+    ...netSlots(parts.net),
+    ...(parts.spatialAdaptation ? variableSlots(parts.spatialAdaptation.getWeights(), 'saa') : []),
+  ];
+
+  let startStep = 0;
+  let sourceState: unknown;
+  let targetState: unknown;
+  const state: RunState = { best: null, evals: [] };
+  const metrics = new MetricsLog(paths.metrics);
+  if (options.resume) {
+    const latest = latestCheckpoint(paths.checkpoints);
+    if (!latest)
+      throw new RoadError(`--resume ${options.outDir}: no checkpoint in ${paths.checkpoints}`, EXIT.badInput);
+    const ck = readCheckpoint(latest);
+    checkNetIdentity(ck, parts.identity);
+    restoreSlots(ck, 'net', netSlots(parts.net));
+    if (parts.spatialAdaptation) restoreSlots(ck, 'saa', variableSlots(parts.spatialAdaptation.getWeights(), 'saa'));
+    const s = ck.manifest.state as {
+      optimizer: Record<string, number>;
+      data: { source: unknown; target: unknown };
+      run: RunState;
+    };
+    await restoreOptimizer(parts.optimizer, ck, s.optimizer);
+    sourceState = s.data.source;
+    targetState = s.data.target;
+    Object.assign(state, s.run);
+    startStep = ck.manifest.step;
+    metrics.truncateAfter(startStep);
+    log(`resuming ${options.outDir} from step ${startStep} (${latest})`);
+  } else {
+    writeFileAtomic(paths.config, JSON.stringify(configToJSON(config), null, 2));
+  }
+
+  const source = trainStream(config, supervised, 'source', config.batch.source, sourceState);
+  const target: BatchStream | null = needTarget
+    ? trainStream(config, config.target, 'target', config.batch.target, targetState)
+    : null;
+  const tb = tensorboardWriter(engine.name, paths.tensorboard);
+  log(tb.reason);
+  if (config.upperBound)
+    log('NOTE: this run trains on TARGET labels (oracle): an upper bound, not an adaptation method');
+
+  const saveCheckpoint = async (label: number | string, at: number) => {
+    const opt = await optimizerState(parts.optimizer);
+    try {
+      return await writeCheckpoint(
+        paths.checkpoints,
+        label,
+        {
+          step: at,
+          net: parts.identity,
+          state: {
+            optimizer: opt.scalars,
+            data: { source: source.state(), target: target?.state() ?? null },
+            run: state,
+            backend: engine.name,
+          },
+        },
+        [...slots(), ...opt.slots],
+        ckFs,
+      );
+    } finally {
+      opt.dispose();
+    }
+  };
+
+  const evaluate = async (at: number): Promise<EvalResult> => {
+    const r = await evaluateNet(parts.net, config.val, {
+      numClasses,
+      seed: config.dataSeed,
+      limit: config.evalLimit || undefined,
+    });
+    writeEval(paths.eval, `step-${String(at).padStart(7, '0')}`, r, `${config.name} at step ${at}`);
+    const miou = headlineMiou(r);
+    state.evals.push({ step: at, miou });
+    metrics.append({ step: at, val_miou: miou, val_miou_all: r.miou, val_pixel_accuracy: r.pixelAccuracy });
+    tb.writer?.scalar('val/miou', miou, at);
+    if (!state.best || miou > state.best.miou) {
+      state.best = { step: at, miou };
+      await saveCheckpoint('best', at);
+    }
+    return r;
+  };
+
+  const progress = createProgress(config.name, { log, quiet: options.quiet });
+  progress.start(config.steps, startStep);
+  let images = 0;
+  let computeMs = 0;
+  let last: StepResult | null = null;
+  let finalEval: EvalResult | null = null;
+  let at = startStep;
+  const stopAt = Math.min(config.steps, options.stopAfter ?? config.steps);
+  try {
+    while (at < stopAt) {
+      const s = at + 1;
+      let sb: Batch | undefined;
+      let tbatch: Batch | undefined;
+      try {
+        sb = await source.next();
+        tbatch = target ? await target.next() : undefined;
+        if (!sb.labels)
+          throw new RoadError(`source dataset ${config.source.kind} yielded a batch without labels`, EXIT.badInput);
+        const ts = Date.now();
+        last = step(
+          {
+            source: { images: sb.images, labels: sb.labels, crops: sb.crops },
+            ...(tbatch ? { target: { images: tbatch.images, crops: tbatch.crops } } : {}),
+          },
+          s,
+        );
+        const ms = Date.now() - ts;
+        computeMs += ms;
+        const n = sb.images.shape[0] + (tbatch ? tbatch.images.shape[0] : 0);
+        images += n;
+        const row: MetricsRow = {
+          step: s,
+          loss_total: last.total,
+          loss_seg: last.seg,
+          ...(step.uses.dst ? { loss_dst: last.dst } : {}),
+          ...(step.uses.spt ? { loss_spt: last.spt, domain_accuracy: last.domainAccuracy } : {}),
+          lambda_grl: last.lambdaGrl,
+          lambda_dst: config.lambda.dst,
+          lambda_spt: config.lambda.spt,
+          lr: last.lr,
+          images_per_sec: (1000 * n) / Math.max(1, ms),
+        };
+        metrics.append(row);
+        if (tb.writer)
+          for (const [k, v] of Object.entries(row))
+            if (k !== 'step' && typeof v === 'number') tb.writer.scalar(k, v, s);
+        progress.update(s, {
+          losses: {
+            seg: last.seg,
+            ...(step.uses.dst ? { dst: last.dst } : {}),
+            ...(step.uses.spt ? { spt: last.spt } : {}),
+          },
+          imagesPerSec: (1000 * images) / Math.max(1, computeMs),
+        });
+      } catch (e) {
+        if (e instanceof NonFiniteLossError) {
+          const lastGood = latestCheckpoint(paths.checkpoints);
+          throw new NonFiniteLossError(e.term, e.step, e.value, lastGood ?? undefined);
+        }
+        throw e;
+      } finally {
+        disposeBatch(sb);
+        disposeBatch(tbatch);
+      }
+      at = s;
+      if (config.evalEvery > 0 && at % config.evalEvery === 0 && at < config.steps) await evaluate(at);
+      if ((config.checkpointEvery > 0 && at % config.checkpointEvery === 0) || at === stopAt) {
+        await saveCheckpoint(at, at);
+        await pruneCheckpoints(paths.checkpoints, config.keepLast, ckFs);
+      }
+    }
+  } finally {
+    progress.stop();
+    await source.close();
+    await target?.close();
+    tb.writer?.flush();
+  }
+  const stopped = at < config.steps;
+  if (!stopped) {
+    finalEval = await evaluate(at);
+    writeEval(
+      paths.eval,
+      'final',
+      finalEval,
+      `${config.name}${config.upperBound ? ' (UPPER BOUND: trained on target labels)' : ''}`,
+    );
+    if (options.report ?? true) {
+      await writeReport(paths.dir, config, parts, finalEval, state, numClasses, options.gridRows ?? 4);
+    }
+    log(`${config.name}: target mIoU ${(100 * headlineMiou(finalEval)).toFixed(1)} after ${at} steps (${paths.dir})`);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  parts.dispose();
+  return {
+    runDir: paths.dir,
+    steps: config.steps,
+    step: at,
+    stopped,
+    final: finalEval,
+    best: state.best,
+    seconds,
+    imagesPerSec: (1000 * images) / Math.max(1, computeMs),
+    backend: engine.name,
+  };
+}
+
+/** Predicted train ids of the first `count` validation images, plus the images and labels (for report grids). */
+export async function predictionRows(
+  nets: { predict(x: tf.Tensor4D): tf.Tensor4D }[],
+  config: Pick<TrainConfig, 'val' | 'dataSeed'>,
+  count: number,
+): Promise<GridRow[]> {
+  const ds = await openRef(config.val, config.dataSeed, 'val');
+  const rows: GridRow[] = [];
+  for (let i = 0; i < Math.min(count, ds.length); i++) {
+    const s = await ds.get(i);
+    const x = tf.tensor4d(normalizeImage(s.image), [1, s.height, s.width, 3]);
+    const predictions = nets.map((net) => {
+      const ids = tf.tidy(() => tf.cast(tf.argMax(net.predict(x), 3), 'int32'));
+      const v = new Uint8Array(ids.dataSync());
+      ids.dispose();
+      return v;
+    });
+    x.dispose();
+    rows.push({
+      image: s.image,
+      width: s.width,
+      height: s.height,
+      predictions,
+      ...(s.label ? { label: s.label } : {}),
+    });
+  }
+  return rows;
+}
+
+async function writeReport(
+  dir: string,
+  config: TrainConfig,
+  parts: RunParts,
+  finalEval: EvalResult,
+  state: RunState,
+  numClasses: number,
+  gridRows: number,
+): Promise<void> {
+  const rows = gridRows > 0 ? await predictionRows([parts.net], config, gridRows) : [];
+  await writeRunReport(dir, {
+    title: `road run: ${config.name}${config.upperBound ? ' (UPPER BOUND — trained on target labels)' : ''}`,
+    metrics: readMetrics(join(dir, 'metrics.jsonl')).filter((r) => r.loss_total !== undefined),
+    evals: state.evals,
+    iouTableMarkdown: evalMarkdown(finalEval),
+    notes: [
+      `preset ${config.preset ?? '(custom)'}, net ${config.net.name}${config.net.attention === 'hydraplus' ? ' + HydraPlus' : ''}, ${config.steps} steps, λ_dst ${config.lambda.dst}, λ_spt ${config.lambda.spt}, grid ${config.grid.join('×')}, seed ${config.seed}`,
+    ],
+    ...(rows.length && numClasses <= (CITYSCAPES_PALETTE as readonly unknown[]).length
+      ? {
+          grid: {
+            rows,
+            titles: ['target image', config.name, 'ground truth'],
+            palette: CITYSCAPES_PALETTE as readonly (readonly number[])[],
+          },
+        }
+      : {}),
+  });
+}
