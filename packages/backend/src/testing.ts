@@ -37,6 +37,15 @@ export interface InputSpec {
   dtype?: 'float32' | 'int32';
 }
 
+/** One tensor per input spec (float32 unless the spec says otherwise); call inside `tf.tidy`. */
+function toTensors(inputs: Record<string, InputSpec>): Record<string, tf.Tensor> {
+  const ins: Record<string, tf.Tensor> = {};
+  for (const [k, spec] of Object.entries(inputs)) {
+    ins[k] = tf.tensor(Array.from(spec.values), spec.shape, spec.dtype ?? 'float32');
+  }
+  return ins;
+}
+
 /**
  * Runs one kernel through the engine on `backend` and returns its output values and shape (all
  * tensors disposed).
@@ -49,10 +58,7 @@ export async function runKernelOn(
 ): Promise<{ shape: number[]; values: Float32Array | Int32Array }> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
-    const ins: Record<string, tf.Tensor> = {};
-    for (const [k, spec] of Object.entries(inputs)) {
-      ins[k] = tf.tensor(Array.from(spec.values), spec.shape, spec.dtype ?? 'float32');
-    }
+    const ins = toTensors(inputs);
     const out = tf.engine().runKernel(kernelName, ins as never, attrs as never) as tf.Tensor;
     return { shape: out.shape.slice(), values: out.dataSync() as Float32Array | Int32Array };
   });
@@ -70,10 +76,7 @@ export async function runKernelFuncOn(
 ): Promise<{ shape: number[]; values: Float32Array | Int32Array }> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
-    const ins: Record<string, tf.Tensor> = {};
-    for (const [k, spec] of Object.entries(inputs)) {
-      ins[k] = tf.tensor(Array.from(spec.values), spec.shape, spec.dtype ?? 'float32');
-    }
+    const ins = toTensors(inputs);
     const info = kernelFunc({ inputs: ins as never, backend: tf.backend(), attrs: attrs as never }) as tf.TensorInfo;
     const out = tf.engine().makeTensorFromTensorInfo(info);
     return { shape: out.shape.slice(), values: out.dataSync() as Float32Array | Int32Array };

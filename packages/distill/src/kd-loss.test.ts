@@ -15,17 +15,8 @@ interface KdCase {
   gradCe: number[];
   klUnscaled: number;
 }
-interface LwfCase {
-  shape: number[];
-  temperature: number;
-  newLogits: number[];
-  recordedLogits: number[];
-  loss: number;
-  grad: number[];
-}
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/distill.json', import.meta.url), 'utf8')) as {
   kd: KdCase[];
-  lwf: LwfCase[];
 };
 
 const entropy = (logits: number[], T: number) => {

@@ -1,8 +1,8 @@
 // The example of packages/distill/README.md, run as a test (only the import line differs: './index.js'
 // here, '@road/distill' in the README). A second test checks that the two stay identical.
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { readmeAndTestCode } from '../../../test/readme-block.js';
 import { FrozenTeacher, kdLoss, targetGuidedDistillation } from './index.js';
 
 describe('README example', () => {
@@ -55,17 +55,8 @@ describe('README example', () => {
   });
 
   it('is the same code as the README block', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    const self = readFileSync(new URL(import.meta.url), 'utf8');
-    const body =
-      /\/\/ ---- README code starts ----\n([\s\S]*?)\s*\/\/ ---- README code ends ----/.exec(self)?.[1] ?? '';
-    const norm = (t: string) =>
-      t
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l && !l.startsWith('import '));
-    expect(norm(body).length).toBeGreaterThan(10);
-    expect(norm(block)).toEqual(norm(body));
+    const { readme, test } = readmeAndTestCode(new URL('../README.md', import.meta.url), new URL(import.meta.url));
+    expect(test.length).toBeGreaterThan(10);
+    expect(readme).toEqual(test);
   });
 });

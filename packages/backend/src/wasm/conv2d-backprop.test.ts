@@ -48,18 +48,35 @@ function geometry(c: Case) {
   return { xShape, fShape, dyShape: info.outShape };
 }
 
+/** Conv2DBackpropFilter inputs (x seed 1, dy seed 2) and attrs for case `c`; `fShape` is the expected dW shape. */
+function filterArgs(c: Case) {
+  const { xShape, fShape, dyShape } = geometry(c);
+  const inputs = {
+    x: { shape: xShape, values: randomValues(tf.util.sizeFromShape(xShape), 1) },
+    dy: { shape: dyShape, values: randomValues(tf.util.sizeFromShape(dyShape), 2) },
+  };
+  const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: fShape };
+  return { fShape, inputs, attrs };
+}
+
+/** Conv2DBackpropInput inputs (dy seed 3, filter seed 4) and attrs for case `c`; `xShape` is the expected dx shape. */
+function inputArgs(c: Case) {
+  const { xShape, fShape, dyShape } = geometry(c);
+  const inputs = {
+    dy: { shape: dyShape, values: randomValues(tf.util.sizeFromShape(dyShape), 3) },
+    filter: { shape: fShape, values: randomValues(tf.util.sizeFromShape(fShape), 4) },
+  };
+  const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: xShape };
+  return { xShape, inputs, attrs };
+}
+
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
 });
 
 describe('Conv2DBackpropFilter on wasm (forward-conv formulation) equals the cpu backend', () => {
   it.each(cases.map((c) => [label(c), c] as const))('%s', async (_name, c) => {
-    const { xShape, fShape, dyShape } = geometry(c);
-    const inputs = {
-      x: { shape: xShape, values: randomValues(tf.util.sizeFromShape(xShape), 1) },
-      dy: { shape: dyShape, values: randomValues(tf.util.sizeFromShape(dyShape), 2) },
-    };
-    const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: fShape };
+    const { fShape, inputs, attrs } = filterArgs(c);
     const cpu = await runKernelOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
     const wasm = await runKernelOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
     expect(wasm.shape).toEqual(fShape);
@@ -73,12 +90,7 @@ describe('Conv2DBackpropFilter on wasm in bands of output rows (large-input path
   for (const chunkBytes of [1, 600]) {
     const banded = conv2dBackpropFilterAsConv('wasm', { chunkBytes });
     it.each(cases.map((c) => [label(c), c] as const))(`chunkBytes ${chunkBytes}: %s`, async (_name, c) => {
-      const { xShape, fShape, dyShape } = geometry(c);
-      const inputs = {
-        x: { shape: xShape, values: randomValues(tf.util.sizeFromShape(xShape), 1) },
-        dy: { shape: dyShape, values: randomValues(tf.util.sizeFromShape(dyShape), 2) },
-      };
-      const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: fShape };
+      const { fShape, inputs, attrs } = filterArgs(c);
       const cpu = await runKernelOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
       const wasm = await runKernelFuncOn('wasm', banded, inputs, attrs);
       expect(wasm.shape).toEqual(fShape);
@@ -100,12 +112,7 @@ describe('Conv2DBackpropFilter on wasm in bands of output rows (large-input path
 
 describe('Conv2DBackpropInput on wasm (forward-conv formulation) equals the cpu backend', () => {
   it.each(cases.map((c) => [label(c), c] as const))('%s', async (_name, c) => {
-    const { xShape, fShape, dyShape } = geometry(c);
-    const inputs = {
-      dy: { shape: dyShape, values: randomValues(tf.util.sizeFromShape(dyShape), 3) },
-      filter: { shape: fShape, values: randomValues(tf.util.sizeFromShape(fShape), 4) },
-    };
-    const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: xShape };
+    const { xShape, inputs, attrs } = inputArgs(c);
     const cpu = await runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
     const wasm = await runKernelOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
     expect(wasm.shape).toEqual(xShape);
@@ -116,12 +123,7 @@ describe('Conv2DBackpropInput on wasm (forward-conv formulation) equals the cpu 
 describe('Conv2DBackpropInput on wasm, zero-insertion variant, equals the cpu backend', () => {
   const zeroInsert = conv2dBackpropInputAsConv('wasm', 'zero-insert');
   it.each(cases.filter((c) => c.s !== 1).map((c) => [label(c), c] as const))('%s', async (_name, c) => {
-    const { xShape, fShape, dyShape } = geometry(c);
-    const inputs = {
-      dy: { shape: dyShape, values: randomValues(tf.util.sizeFromShape(dyShape), 3) },
-      filter: { shape: fShape, values: randomValues(tf.util.sizeFromShape(fShape), 4) },
-    };
-    const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: xShape };
+    const { xShape, inputs, attrs } = inputArgs(c);
     const cpu = await runKernelOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
     const wasm = await runKernelFuncOn('wasm', zeroInsert, inputs, attrs);
     expect(wasm.shape).toEqual(xShape);

@@ -1,17 +1,10 @@
 import { join } from 'node:path';
 import { GTA5_ID_TO_TRAIN_ID, makeLabelLut } from '../label-maps';
-import {
-  OnDiskDataset,
-  type OnDiskOptions,
-  OpenProblems,
-  pairFlat,
-  readSplitList,
-  requireDir,
-  requireSome,
-} from './shared';
+import type { FlatSplitOptions, OnDiskDataset } from './shared';
+import { openFlatPairs } from './shared';
 
 /** Options of {@link gta5Dataset}. */
-export interface Gta5Options extends OnDiskOptions {
+export interface Gta5Options extends FlatSplitOptions {
   /** Folder holding `images/` and `labels/`. */
   root: string;
   /**
@@ -30,20 +23,12 @@ export interface Gta5Options extends OnDiskOptions {
  * Sample names are the file stems (`00001`).
  */
 export async function gta5Dataset(options: Gta5Options): Promise<OnDiskDataset> {
-  const { root, split, splitFile } = options;
-  await requireDir(root, 'GTA5 root');
-  const imageDir = join(root, 'images');
-  const labelDir = join(root, 'labels');
-  await requireDir(imageDir, 'GTA5 image folder');
-  await requireDir(labelDir, 'GTA5 label folder');
-  const problems = new OpenProblems(options);
-  const files = await pairFlat(imageDir, labelDir, await readSplitList(root, split, splitFile), problems);
-  requireSome(files, imageDir, 'image/label pairs');
-  return new OnDiskDataset({
-    name: `gta5/${splitFile ? 'custom' : (split ?? 'all')}`,
-    root,
-    numClasses: 19,
-    files,
+  const { root } = options;
+  return openFlatPairs({
+    id: 'gta5',
+    title: 'GTA5',
+    imageDir: join(root, 'images'),
+    labelDir: join(root, 'labels'),
     labels: {
       lut: makeLabelLut(GTA5_ID_TO_TRAIN_ID),
       mapName: 'Cityscapes label-id map',
@@ -51,6 +36,5 @@ export async function gta5Dataset(options: Gta5Options): Promise<OnDiskDataset> 
       colorTypes: [0, 3],
     },
     options,
-    bad: problems.bad,
   });
 }

@@ -338,3 +338,42 @@ export async function pairFlat(
 export function requireSome(files: SampleFiles[], dir: string, what: string): void {
   if (files.length === 0) throw new DatasetError(dir, `no ${what} found`);
 }
+
+/** Options common to the flat source layouts (GTA5, SYNTHIA). */
+export interface FlatSplitOptions extends OnDiskOptions {
+  root: string;
+  split?: string;
+  splitFile?: string;
+}
+
+/**
+ * Opens a flat layout (GTA5, SYNTHIA): checks `root`, `imageDir` and `labelDir` exist (errors name `title`), reads
+ * the split list ({@link readSplitList}), pairs the PNGs by name ({@link pairFlat}) and returns a 19-class dataset
+ * named `{id}/{split}` (`custom` for a split file, `all` by default).
+ */
+export async function openFlatPairs(layout: {
+  id: string;
+  title: string;
+  imageDir: string;
+  labelDir: string;
+  labels: LabelDecoding;
+  options: FlatSplitOptions;
+}): Promise<OnDiskDataset> {
+  const { id, title, imageDir, labelDir, labels, options } = layout;
+  const { root, split, splitFile } = options;
+  await requireDir(root, `${title} root`);
+  await requireDir(imageDir, `${title} image folder`);
+  await requireDir(labelDir, `${title} label folder`);
+  const problems = new OpenProblems(options);
+  const files = await pairFlat(imageDir, labelDir, await readSplitList(root, split, splitFile), problems);
+  requireSome(files, imageDir, 'image/label pairs');
+  return new OnDiskDataset({
+    name: `${id}/${splitFile ? 'custom' : (split ?? 'all')}`,
+    root,
+    numClasses: 19,
+    files,
+    labels,
+    options,
+    bad: problems.bad,
+  });
+}

@@ -1,17 +1,10 @@
 import { join } from 'node:path';
 import { makeLabelLut, SYNTHIA_ID_TO_TRAIN_ID } from '../label-maps';
-import {
-  OnDiskDataset,
-  type OnDiskOptions,
-  OpenProblems,
-  pairFlat,
-  readSplitList,
-  requireDir,
-  requireSome,
-} from './shared';
+import type { FlatSplitOptions, OnDiskDataset } from './shared';
+import { openFlatPairs } from './shared';
 
 /** Options of {@link synthiaDataset}. */
-export interface SynthiaOptions extends OnDiskOptions {
+export interface SynthiaOptions extends FlatSplitOptions {
   /** Folder holding `RGB/` and `GT/LABELS/` (SYNTHIA-RAND-CITYSCAPES). */
   root: string;
   /** As for GTA5: `'all'` (default) or a split list `{root}/{split}.txt` / `{root}/splits/{split}.txt`. */
@@ -27,22 +20,13 @@ export interface SynthiaOptions extends OnDiskOptions {
  * and mapped to Cityscapes train ids with {@link SYNTHIA_ID_TO_TRAIN_ID}. Sample names are file stems.
  */
 export async function synthiaDataset(options: SynthiaOptions): Promise<OnDiskDataset> {
-  const { root, split, splitFile, labelChannel = 0 } = options;
-  await requireDir(root, 'SYNTHIA root');
-  const imageDir = join(root, 'RGB');
-  const labelDir = join(root, 'GT', 'LABELS');
-  await requireDir(imageDir, 'SYNTHIA image folder');
-  await requireDir(labelDir, 'SYNTHIA label folder');
-  const problems = new OpenProblems(options);
-  const files = await pairFlat(imageDir, labelDir, await readSplitList(root, split, splitFile), problems);
-  requireSome(files, imageDir, 'image/label pairs');
-  return new OnDiskDataset({
-    name: `synthia/${splitFile ? 'custom' : (split ?? 'all')}`,
-    root,
-    numClasses: 19,
-    files,
+  const { root, labelChannel = 0 } = options;
+  return openFlatPairs({
+    id: 'synthia',
+    title: 'SYNTHIA',
+    imageDir: join(root, 'RGB'),
+    labelDir: join(root, 'GT', 'LABELS'),
     labels: { lut: makeLabelLut(SYNTHIA_ID_TO_TRAIN_ID), mapName: 'SYNTHIA class-id map', channel: labelChannel },
     options,
-    bad: problems.bad,
   });
 }
