@@ -138,7 +138,18 @@ export function createTrainStep(config: TrainConfig, parts: TrainParts): TrainSt
     const poison = (term: 'seg' | 'dst' | 'spt' | 'total', x: tf.Scalar): tf.Scalar =>
       inject && inject.step === step && inject.term === term ? (tf.mul(x, Number.NaN) as tf.Scalar) : x;
 
-    const { value, grads } = tf.variableGrads(() => {
+    // The frozen teacher runs before the gradient tape: none of its activations is recorded or kept for the
+    // backward pass (on vgg16-fcn that is ~0.5 GB at 320×640); its output is a constant of the loss.
+    const teacherFeatures =
+      uses.dst && batch.target && parts.teacher ? (parts.teacher.features(batch.target.images) as tf.Tensor4D) : null;
+    const taped = (f: () => tf.Scalar) => {
+      try {
+        return tf.variableGrads(f, variables);
+      } finally {
+        teacherFeatures?.dispose();
+      }
+    };
+    const { value, grads } = taped(() => {
       const src = batch.source;
       const tgt = batch.target;
       // One forward of source and target together when their sizes match (BatchNorm then sees both domains,
@@ -158,9 +169,8 @@ export function createTrainStep(config: TrainConfig, parts: TrainParts): TrainSt
       const seg = poison('seg', segmentationCrossEntropy(parts.net.logitsFromFeatures(sf, bnTraining), src.labels));
       kept.seg = tf.keep(seg);
       let total: tf.Scalar = seg;
-      if (uses.dst && tgt && tfeat && parts.teacher) {
-        const teacherFeatures = parts.teacher.features(tgt.images);
-        const dst = poison('dst', targetGuidedDistillation(tfeat, teacherFeatures as tf.Tensor4D) as tf.Scalar);
+      if (uses.dst && tfeat && teacherFeatures) {
+        const dst = poison('dst', targetGuidedDistillation(tfeat, teacherFeatures) as tf.Scalar);
         kept.dst = tf.keep(dst);
         total = tf.add(total, tf.mul(dst, config.lambda.dst)) as tf.Scalar;
       }
@@ -177,7 +187,7 @@ export function createTrainStep(config: TrainConfig, parts: TrainParts): TrainSt
         total = tf.add(total, tf.mul(spt, config.lambda.spt)) as tf.Scalar;
       }
       return poison('total', total);
-    }, variables);
+    });
 
     const read = (t?: tf.Scalar) => (t ? t.dataSync()[0] : 0);
     const result: StepResult = {
