@@ -57,6 +57,14 @@ describe('road train --resume in a new process', () => {
     train('a');
     const stopped = train('b', '--stop-after', '2');
     expect(stopped).toMatch(/stopped at step 2\/4/);
+    // Changing anything but `steps` on resume is refused with the keys named, and the run folder is untouched.
+    let refused = '';
+    try {
+      road('train', '--resume', join(dir, 'b'), '--set', 'lambda.dst=0.5', '--set', 'steps=4', '-q');
+    } catch (e) {
+      refused = String((e as { stderr?: string }).stderr);
+    }
+    expect(refused).toMatch(/only 'steps' can be changed when resuming; --set also changes lambda\.dst/);
     const resumed = road('train', '--resume', join(dir, 'b'), '-q');
     expect(resumed).toMatch(/done: 4 steps/);
     const w = (r: string) => readFileSync(join(dir, r, 'checkpoints', 'step-0000004', 'weights.bin'));

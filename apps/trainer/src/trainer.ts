@@ -80,6 +80,16 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
     if (!existsSync(paths.config))
       throw new RoadError(`--resume ${options.outDir}: no config.json there (not a run folder)`, EXIT.badInput);
     const stored = validateConfig(JSON.parse(readFileSync(paths.config, 'utf8')), `run config ${paths.config}`);
+    if (configIn) {
+      // Only the length of a run may change on resume: anything else would make the resumed run a different
+      // experiment than its checkpoints and metrics say. Refuse, naming the keys, rather than ignore them.
+      const changed = changedKeys(stored, { ...configIn, steps: stored.steps });
+      if (changed.length)
+        throw new RoadError(
+          `--resume ${options.outDir}: only 'steps' can be changed when resuming; --set also changes ${changed.join(', ')} (start a new run for that)`,
+          EXIT.badInput,
+        );
+    }
     config = configIn ? { ...stored, steps: configIn.steps } : stored;
   } else {
     if (!configIn) throw new Error('trainRun: a config is needed unless resuming');
@@ -355,4 +365,14 @@ async function writeReport(
         }
       : {}),
   });
+}
+
+/** Dotted paths of the leaves where `b` differs from `a` (JSON semantics: key order ignored). */
+function changedKeys(a: unknown, b: unknown, prefix = ''): string[] {
+  const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => changedKeys(a[k], b[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix || '(config)'];
 }
