@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-const names = ['backend', 'backbone', 'distill', 'dann', 'datasets', 'metrics'];
+const names = ['backend', 'backbone', 'distill', 'dann', 'datasets', 'metrics', 'native'];
 
 export default defineConfig({
   test: {

@@ -19,5 +19,6 @@ export default defineConfig({
     '@tensorflow/tfjs-node',
     '@tensorflow/tfjs-node-gpu',
     'webgpu',
+    '@road/native',
   ],
 });

@@ -18,6 +18,7 @@ import {
   UnsortedSegmentSum,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
+import { withNativeKernelsLifted } from '../native/register-native.js';
 import { resizeGradConfig } from '../resize-grad.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -106,6 +107,12 @@ const key = (kernelName: string, backendName: string) => `${backendName}_${kerne
  * Idempotent; the kernels need no setup, so it may run before or after the backend initialises.
  */
 export function registerTrainingKernels(backendName = 'wasm'): TrainingKernelReport {
+  // @road/native's conv kernels, when registered, stay on top of these (their fallbacks are updated).
+  if (backendName === 'wasm') return withNativeKernelsLifted(() => registerTrainingKernelsUnder(backendName));
+  return registerTrainingKernelsUnder(backendName);
+}
+
+function registerTrainingKernelsUnder(backendName: string): TrainingKernelReport {
   const report: TrainingKernelReport = { backendName, added: [], replaced: [] };
   for (const plan of plans(backendName)) {
     const k = key(plan.kernelName, backendName);
@@ -129,6 +136,14 @@ export function registerTrainingKernels(backendName = 'wasm'): TrainingKernelRep
 
 /** Removes what {@link registerTrainingKernels} registered on `backendName` and puts the shipped kernels back. */
 export function unregisterTrainingKernels(backendName = 'wasm'): void {
+  if (backendName === 'wasm') {
+    withNativeKernelsLifted(() => unregisterTrainingKernelsUnder(backendName));
+    return;
+  }
+  unregisterTrainingKernelsUnder(backendName);
+}
+
+function unregisterTrainingKernelsUnder(backendName: string): void {
   for (const [k, config] of [...ours]) {
     if (config.backendName !== backendName) continue;
     if (getKernel(config.kernelName, backendName) === config) unregisterKernel(config.kernelName, backendName);

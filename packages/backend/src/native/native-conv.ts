@@ -1,0 +1,289 @@
+import {
+  backend_util,
+  Conv2D,
+  type Conv2DAttrs,
+  Conv2DBackpropFilter,
+  type Conv2DBackpropFilterAttrs,
+  Conv2DBackpropInput,
+  type Conv2DBackpropInputAttrs,
+  FusedConv2D,
+  type FusedConv2DAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+
+/** The parts of `@road/native`'s addon these kernels call (see packages/native/index.d.ts). */
+export interface NativeConvAddon {
+  conv2d(heap: ArrayBuffer, x: number, w: number, bias: number, y: number, geometry: number[], relu: boolean): void;
+  conv2dBackpropInput(heap: ArrayBuffer, dy: number, w: number, dx: number, geometry: number[]): void;
+  conv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, geometry: number[]): void;
+  info(): { threads: number; isa: string; bestIsa: string };
+  configure(options: { threads?: number; isa?: string }): { threads: number; isa: string; bestIsa: string };
+}
+
+/** The parts of tfjs-backend-wasm's `BackendWasm` used here: where a tensor lives in the heap. */
+interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+type Shape4 = [number, number, number, number];
+
+/**
+ * dX through the native gather-GEMM does about h·w/(sh·sw·oh·ow) times the useful work (each input pixel visits
+ * every tap of its stride phase, also those that fall outside dy): above this ratio (large 'valid' filters) the
+ * fallback kernel is used.
+ */
+export const NATIVE_DX_MAX_WASTE = 2;
+
+/**
+ * When a native kernel hands a call to its fallback. The GEMM's columns come in panels of 16, so very few output
+ * channels (forward) or input channels (dX) waste most of each panel.
+ */
+export interface NativeRules {
+  /** dX: largest h·w / (sh·sw·oh·ow) taken natively. Default {@link NATIVE_DX_MAX_WASTE}. */
+  dxMaxWaste: number;
+  /** dX: fewest input channels (the dX GEMM's columns) taken natively. */
+  dxMinInChannels: number;
+  /** Conv2D / FusedConv2D: fewest output channels taken natively. */
+  convMinOutChannels: number;
+  /** Conv2D / FusedConv2D: fewest input channels taken natively (im2col packing dominates below). */
+  convMinInChannels: number;
+}
+
+/** The measured defaults (see packages/native/README.md). */
+export const DEFAULT_NATIVE_RULES: NativeRules = {
+  dxMaxWaste: NATIVE_DX_MAX_WASTE,
+  dxMinInChannels: 1,
+  convMinOutChannels: 2,
+  convMinInChannels: 4,
+};
+
+function offsetOf(backend: WasmHeapBackend, t: TensorInfo, what: string): number {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (data == null) throw new Error(`@road/backend native kernels: ${what} is not a tensor of the wasm backend`);
+  return data.memoryOffset;
+}
+
+/**
+ * True when the backend's heap is a plain ArrayBuffer (the addon reads it in place); a multi-threaded wasm build keeps
+ * its heap in a SharedArrayBuffer, which the kernels leave to the fallback.
+ */
+function heapIsArrayBuffer(backend: unknown): boolean {
+  const wasm = (backend as Partial<WasmHeapBackend>).wasm;
+  return wasm?.HEAPU8?.buffer instanceof ArrayBuffer;
+}
+
+function isNHWC(dataFormat: string | undefined): boolean {
+  return dataFormat == null || dataFormat === 'NHWC' || dataFormat === 'channelsLast';
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** [n,h,w,ci, oh,ow,co, kh,kw, sh,sw, dh,dw, top,left] as the addon takes it. */
+export function nativeGeometry(info: backend_util.Conv2DInfo): number[] {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+/**
+ * Runs a native kernel in place on the wasm heap: allocates the output first (that may grow the heap and detach
+ * older views), then takes the heap's current ArrayBuffer and the tensors' byte offsets.
+ */
+function runNative(
+  backend: WasmHeapBackend,
+  outShape: number[],
+  inputs: TensorInfo[],
+  call: (heap: ArrayBuffer, out: number, ins: number[]) => void,
+): TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  if (size(outShape) === 0) return out;
+  const ins = inputs.map((t, i) => offsetOf(backend, t, `input ${i}`));
+  call(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, out, 'output'), ins);
+  return out;
+}
+
+/**
+ * `Conv2D` on the wasm backend through the native kernel: y[n,i,j,co] = Σ_{a,b,ci} x[n, i·sh + a·dh − top,
+ * j·sw + b·dw − left, ci] · W[a,b,ci,co] (zero outside x). Non-NHWC layouts, other dtypes and fewer output channels
+ * than `rules.convMinOutChannels` (or input channels than `rules.convMinInChannels`) go to `fallback`.
+ */
+export function nativeConv2dConfig(
+  addon: NativeConvAddon,
+  fallback: KernelConfig,
+  rules: Partial<NativeRules> = {},
+): KernelConfig {
+  const minCo = rules.convMinOutChannels ?? DEFAULT_NATIVE_RULES.convMinOutChannels;
+  const minCi = rules.convMinInChannels ?? DEFAULT_NATIVE_RULES.convMinInChannels;
+  const kernelFunc: KernelFunc = (args) => {
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
+    if (
+      !heapIsArrayBuffer(args.backend) ||
+      !isNHWC(dataFormat) ||
+      x.dtype !== 'float32' ||
+      filter.dtype !== 'float32' ||
+      filter.shape[3] < minCo ||
+      filter.shape[2] < minCi
+    ) {
+      return fallback.kernelFunc(args);
+    }
+    const info = backend_util.computeConv2DInfo(
+      x.shape as Shape4,
+      filter.shape as Shape4,
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+    );
+    const g = nativeGeometry(info);
+    return runNative(args.backend as unknown as WasmHeapBackend, info.outShape, [x, filter], (heap, y, [xo, wo]) =>
+      addon.conv2d(heap, xo, wo, -1, y, g, false),
+    );
+  };
+  return { ...fallback, kernelName: Conv2D, kernelFunc };
+}
+
+/**
+ * `FusedConv2D` (conv + optional rank-1 bias + 'linear' or 'relu') through the native kernel; any other activation,
+ * PReLU weights, a broadcast bias, a non-NHWC layout or fewer output / input channels than `rules.convMinOutChannels` / `convMinInChannels`
+ * go to `fallback` (the shipped wasm kernel).
+ */
+export function nativeFusedConv2dConfig(
+  addon: NativeConvAddon,
+  fallback: KernelConfig,
+  rules: Partial<NativeRules> = {},
+): KernelConfig {
+  const minCo = rules.convMinOutChannels ?? DEFAULT_NATIVE_RULES.convMinOutChannels;
+  const minCi = rules.convMinInChannels ?? DEFAULT_NATIVE_RULES.convMinInChannels;
+  const kernelFunc: KernelFunc = (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as {
+      x: TensorInfo;
+      filter: TensorInfo;
+      bias?: TensorInfo;
+      preluActivationWeights?: TensorInfo;
+    };
+    const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } =
+      args.attrs as unknown as FusedConv2DAttrs;
+    const act = activation ?? 'linear';
+    const co = filter.shape[3];
+    if (
+      !heapIsArrayBuffer(args.backend) ||
+      !isNHWC(dataFormat) ||
+      co < minCo ||
+      filter.shape[2] < minCi ||
+      (act !== 'linear' && act !== 'relu') ||
+      preluActivationWeights != null ||
+      x.dtype !== 'float32' ||
+      filter.dtype !== 'float32' ||
+      (bias != null && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== co))
+    ) {
+      return fallback.kernelFunc(args);
+    }
+    const info = backend_util.computeConv2DInfo(
+      x.shape as Shape4,
+      filter.shape as Shape4,
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+    );
+    const g = nativeGeometry(info);
+    const ins = bias == null ? [x, filter] : [x, filter, bias];
+    return runNative(args.backend as unknown as WasmHeapBackend, info.outShape, ins, (heap, y, [xo, wo, bo]) =>
+      addon.conv2d(heap, xo, wo, bo ?? -1, y, g, act === 'relu'),
+    );
+  };
+  return { ...fallback, kernelName: FusedConv2D, kernelFunc };
+}
+
+/**
+ * `Conv2DBackpropInput` through the native kernel:
+ * dX[n,r,s,ci] = Σ_{a,b,co} dy[n, (r + top − a)/sh, (s + left − b)/sw, co] · W[a,b,ci,co] over the integer quotients
+ * inside dy, one GEMM per stride phase (only the taps that reach that phase). Geometries where the gather wastes
+ * more than {@link NATIVE_DX_MAX_WASTE}× (large 'valid' filters) or with fewer input channels than
+ * `rules.dxMinInChannels` go to `fallback` (defaults: {@link DEFAULT_NATIVE_RULES}).
+ */
+export function nativeConv2dBackpropInputConfig(
+  addon: NativeConvAddon,
+  fallback: KernelConfig,
+  rules: Partial<NativeRules> = {},
+): KernelConfig {
+  const maxWaste = rules.dxMaxWaste ?? DEFAULT_NATIVE_RULES.dxMaxWaste;
+  const minCi = rules.dxMinInChannels ?? DEFAULT_NATIVE_RULES.dxMinInChannels;
+  const kernelFunc: KernelFunc = (args) => {
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Conv2DBackpropInputAttrs;
+    if (!heapIsArrayBuffer(args.backend) || !isNHWC(dataFormat) || dy.dtype !== 'float32' || filter.dtype !== 'float32')
+      return fallback.kernelFunc(args);
+    const info = backend_util.computeConv2DInfo(
+      inputShape as Shape4,
+      filter.shape as Shape4,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
+    if (
+      info.inChannels < minCi ||
+      info.inHeight * info.inWidth > maxWaste * info.strideHeight * info.strideWidth * info.outHeight * info.outWidth
+    ) {
+      return fallback.kernelFunc(args);
+    }
+    const g = nativeGeometry(info);
+    return runNative(args.backend as unknown as WasmHeapBackend, [...inputShape], [dy, filter], (heap, dx, [dyo, wo]) =>
+      addon.conv2dBackpropInput(heap, dyo, wo, dx, g),
+    );
+  };
+  return { ...fallback, kernelName: Conv2DBackpropInput, kernelFunc };
+}
+
+/**
+ * `Conv2DBackpropFilter` through the native kernel: dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·sh + a − top, j·sw + b − left, ci]
+ * · dy[n,i,j,co], as dWᵀ = dyᵀ · im2col(x) with the im2col built tile by tile and per-thread partial sums.
+ */
+export function nativeConv2dBackpropFilterConfig(addon: NativeConvAddon, fallback: KernelConfig): KernelConfig {
+  const kernelFunc: KernelFunc = (args) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
+      args.attrs as unknown as Conv2DBackpropFilterAttrs;
+    if (!heapIsArrayBuffer(args.backend) || !isNHWC(dataFormat) || x.dtype !== 'float32' || dy.dtype !== 'float32')
+      return fallback.kernelFunc(args);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as Shape4,
+      filterShape as Shape4,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
+    if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== info.outShape[i])) {
+      throw new Error(
+        `@road/backend ${Conv2DBackpropFilter}: dy has shape [${dy.shape}], the forward conv of x [${x.shape}] ` +
+          `with filter [${filterShape}] gives [${info.outShape}]`,
+      );
+    }
+    const g = nativeGeometry(info);
+    return runNative(args.backend as unknown as WasmHeapBackend, [...filterShape], [x, dy], (heap, dw, [xo, dyo]) =>
+      addon.conv2dBackpropFilter(heap, xo, dyo, dw, g),
+    );
+  };
+  return { ...fallback, kernelName: Conv2DBackpropFilter, kernelFunc };
+}

@@ -1,0 +1,266 @@
+// N-API entry points. Every kernel takes one ArrayBuffer (the tfjs wasm heap, or any buffer) and byte offsets
+// of its tensors in it, so the wasm backend's tensors are read and written in place (no copies).
+#include <node_api.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "conv.h"
+#include "thread-pool.h"
+
+namespace {
+
+using road::ConvGeom;
+using road::Isa;
+using road::ThreadPool;
+
+std::unique_ptr<ThreadPool> g_pool;
+Isa g_isa = Isa::kGeneric;
+Isa g_best_isa = Isa::kGeneric;
+
+int default_threads() {
+  const char* env = std::getenv("ROAD_NATIVE_THREADS");
+  if (env != nullptr && *env != '\0') {
+    int v = std::atoi(env);
+    if (v >= 1 && v <= 256) return v;
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+ThreadPool& pool() {
+  if (!g_pool) g_pool = std::make_unique<ThreadPool>(default_threads());
+  return *g_pool;
+}
+
+struct Fail {
+  std::string message;
+  bool range = false;
+};
+
+#define CHECK_NAPI(env, call)                                    \
+  do {                                                           \
+    if ((call) != napi_ok) throw Fail{"N-API call failed: " #call}; \
+  } while (0)
+
+napi_value undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+std::vector<napi_value> args_of(napi_env env, napi_callback_info info, size_t want) {
+  std::vector<napi_value> argv(want);
+  size_t argc = want;
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr));
+  if (argc < want) throw Fail{"expected " + std::to_string(want) + " arguments, got " + std::to_string(argc)};
+  return argv;
+}
+
+double number_of(napi_env env, napi_value v, const char* what) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) throw Fail{std::string(what) + " must be a number"};
+  return d;
+}
+
+struct Heap {
+  char* data = nullptr;
+  size_t bytes = 0;
+};
+
+Heap heap_of(napi_env env, napi_value v) {
+  bool is_ab = false;
+  CHECK_NAPI(env, napi_is_arraybuffer(env, v, &is_ab));
+  if (!is_ab) throw Fail{"the first argument must be an ArrayBuffer (the wasm heap)"};
+  Heap h;
+  void* data = nullptr;
+  CHECK_NAPI(env, napi_get_arraybuffer_info(env, v, &data, &h.bytes));
+  h.data = static_cast<char*>(data);
+  return h;
+}
+
+/** Pointer to `count` floats at byte `offset` of the heap, after checking that they lie inside it. */
+float* floats_at(const Heap& h, double offset, size_t count, const char* what) {
+  if (!(offset >= 0) || offset != static_cast<double>(static_cast<size_t>(offset)) ||
+      static_cast<size_t>(offset) % 4 != 0) {
+    throw Fail{std::string(what) + ": byte offset " + std::to_string(offset) + " is not a multiple of 4 ≥ 0", true};
+  }
+  size_t off = static_cast<size_t>(offset);
+  if (off > h.bytes || count > (h.bytes - off) / 4) {
+    throw Fail{std::string(what) + ": " + std::to_string(count) + " floats at byte " + std::to_string(off) +
+                   " run past the end of the buffer (" + std::to_string(h.bytes) + " bytes)",
+               true};
+  }
+  return reinterpret_cast<float*>(h.data + off);
+}
+
+ConvGeom geom_of(napi_env env, napi_value arr) {
+  bool is_array = false;
+  CHECK_NAPI(env, napi_is_array(env, arr, &is_array));
+  uint32_t len = 0;
+  if (is_array) CHECK_NAPI(env, napi_get_array_length(env, arr, &len));
+  if (!is_array || len != 15) {
+    throw Fail{"geometry must be an array of 15 integers [n,h,w,ci, oh,ow,co, kh,kw, sh,sw, dh,dw, top,left]"};
+  }
+  int v[15];
+  for (uint32_t i = 0; i < 15; i++) {
+    napi_value e;
+    CHECK_NAPI(env, napi_get_element(env, arr, i, &e));
+    double d = number_of(env, e, "geometry entry");
+    if (d != static_cast<double>(static_cast<int>(d))) throw Fail{"geometry entries must be integers"};
+    v[i] = static_cast<int>(d);
+  }
+  ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  if (g.n < 0 || g.h < 0 || g.w < 0 || g.ci < 0 || g.oh < 0 || g.ow < 0 || g.co < 0 || g.kh < 1 || g.kw < 1 ||
+      g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1) {
+    throw Fail{"geometry has a negative size or a stride/dilation/filter size < 1", true};
+  }
+  return g;
+}
+
+size_t sz(long a, long b, long c, long d) { return static_cast<size_t>(a) * b * c * d; }
+
+template <typename F>
+napi_value guarded(napi_env env, F body) {
+  try {
+    return body();
+  } catch (const Fail& f) {
+    std::string m = "@road/native: " + f.message;
+    if (f.range)
+      napi_throw_range_error(env, nullptr, m.c_str());
+    else
+      napi_throw_type_error(env, nullptr, m.c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("@road/native: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// conv2d(heap, xOff, wOff, biasOff | -1, yOff, geom, relu)
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args_of(env, info, 7);
+    Heap h = heap_of(env, a[0]);
+    ConvGeom g = geom_of(env, a[5]);
+    const float* x = floats_at(h, number_of(env, a[1], "x offset"), sz(g.n, g.h, g.w, g.ci), "x");
+    const float* w = floats_at(h, number_of(env, a[2], "filter offset"), sz(g.kh, g.kw, g.ci, g.co), "filter");
+    double bias_off = number_of(env, a[3], "bias offset");
+    const float* bias = bias_off < 0 ? nullptr : floats_at(h, bias_off, g.co, "bias");
+    float* y = floats_at(h, number_of(env, a[4], "y offset"), sz(g.n, g.oh, g.ow, g.co), "y");
+    bool relu = false;
+    CHECK_NAPI(env, napi_get_value_bool(env, a[6], &relu));
+    road::conv2d_forward(pool(), g_isa, g, x, w, bias, relu, y);
+    return undefined(env);
+  });
+}
+
+// conv2dBackpropInput(heap, dyOff, wOff, dxOff, geom)
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args_of(env, info, 5);
+    Heap h = heap_of(env, a[0]);
+    ConvGeom g = geom_of(env, a[4]);
+    const float* dy = floats_at(h, number_of(env, a[1], "dy offset"), sz(g.n, g.oh, g.ow, g.co), "dy");
+    const float* w = floats_at(h, number_of(env, a[2], "filter offset"), sz(g.kh, g.kw, g.ci, g.co), "filter");
+    float* dx = floats_at(h, number_of(env, a[3], "dx offset"), sz(g.n, g.h, g.w, g.ci), "dx");
+    road::conv2d_backprop_input(pool(), g_isa, g, dy, w, dx);
+    return undefined(env);
+  });
+}
+
+// conv2dBackpropFilter(heap, xOff, dyOff, dwOff, geom)
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args_of(env, info, 5);
+    Heap h = heap_of(env, a[0]);
+    ConvGeom g = geom_of(env, a[4]);
+    const float* x = floats_at(h, number_of(env, a[1], "x offset"), sz(g.n, g.h, g.w, g.ci), "x");
+    const float* dy = floats_at(h, number_of(env, a[2], "dy offset"), sz(g.n, g.oh, g.ow, g.co), "dy");
+    float* dw = floats_at(h, number_of(env, a[3], "dw offset"), sz(g.kh, g.kw, g.ci, g.co), "dw");
+    road::conv2d_backprop_filter(pool(), g_isa, g, x, dy, dw);
+    return undefined(env);
+  });
+}
+
+napi_value make_info(napi_env env) {
+  napi_value obj, threads, isa, best;
+  CHECK_NAPI(env, napi_create_object(env, &obj));
+  CHECK_NAPI(env, napi_create_int32(env, pool().size(), &threads));
+  CHECK_NAPI(env, napi_create_string_utf8(env, road::isa_name(g_isa), NAPI_AUTO_LENGTH, &isa));
+  CHECK_NAPI(env, napi_create_string_utf8(env, road::isa_name(g_best_isa), NAPI_AUTO_LENGTH, &best));
+  CHECK_NAPI(env, napi_set_named_property(env, obj, "threads", threads));
+  CHECK_NAPI(env, napi_set_named_property(env, obj, "isa", isa));
+  CHECK_NAPI(env, napi_set_named_property(env, obj, "bestIsa", best));
+  return obj;
+}
+
+// info() → { threads, isa, bestIsa }
+napi_value Info(napi_env env, napi_callback_info) {
+  return guarded(env, [&] { return make_info(env); });
+}
+
+// configure({ threads?, isa? }) → info(); threads 0 = default (ROAD_NATIVE_THREADS or the core count).
+napi_value Configure(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args_of(env, info, 1);
+    napi_valuetype type;
+    CHECK_NAPI(env, napi_typeof(env, a[0], &type));
+    if (type != napi_object) throw Fail{"configure expects an object { threads?, isa? }"};
+    bool has = false;
+    CHECK_NAPI(env, napi_has_named_property(env, a[0], "threads", &has));
+    if (has) {
+      napi_value v;
+      CHECK_NAPI(env, napi_get_named_property(env, a[0], "threads", &v));
+      double d = number_of(env, v, "threads");
+      if (d < 0 || d > 256 || d != static_cast<double>(static_cast<int>(d))) {
+        throw Fail{"threads must be an integer in [0, 256], got " + std::to_string(d), true};
+      }
+      int n = d == 0 ? default_threads() : static_cast<int>(d);
+      if (!g_pool || g_pool->size() != n) {
+        g_pool.reset();
+        g_pool = std::make_unique<ThreadPool>(n);
+      }
+    }
+    CHECK_NAPI(env, napi_has_named_property(env, a[0], "isa", &has));
+    if (has) {
+      napi_value v;
+      CHECK_NAPI(env, napi_get_named_property(env, a[0], "isa", &v));
+      char buf[32] = {0};
+      size_t len = 0;
+      if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) throw Fail{"isa must be a string"};
+      std::string name(buf, len);
+      if (name == "generic") {
+        g_isa = Isa::kGeneric;
+      } else if (name == "avx2-fma" || name == "best") {
+        if (name == "avx2-fma" && g_best_isa != Isa::kAvx2) throw Fail{"isa 'avx2-fma' is not supported by this CPU", true};
+        g_isa = g_best_isa;
+      } else {
+        throw Fail{"isa must be 'generic', 'avx2-fma' or 'best', got '" + name + "'", true};
+      }
+    }
+    return make_info(env);
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  g_best_isa = road::detect_isa();
+  g_isa = g_best_isa;
+  const char* isa_env = std::getenv("ROAD_NATIVE_ISA");
+  if (isa_env != nullptr && std::strcmp(isa_env, "generic") == 0) g_isa = Isa::kGeneric;
+  napi_property_descriptor props[] = {
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,88 @@
+#include "thread-pool.h"
+
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define ROAD_PAUSE() _mm_pause()
+#else
+#define ROAD_PAUSE() std::this_thread::yield()
+#endif
+
+namespace road {
+
+namespace {
+// After a job, workers poll for the next one this long before sleeping: the kernels of a training step come in
+// quick succession, and a condition-variable wake-up costs tens of microseconds on a VM.
+constexpr auto kSpin = std::chrono::microseconds(50);
+}  // namespace
+
+ThreadPool::ThreadPool(int threads) {
+  for (int i = 1; i < threads; i++) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_.store(true);
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::drain(int worker) {
+  for (;;) {
+    int t = next_.fetch_add(1, std::memory_order_relaxed);
+    if (t >= tasks_) break;
+    (*fn_)(t, worker);
+  }
+}
+
+void ThreadPool::worker_loop(int id) {
+  unsigned long seen = 0;
+  for (;;) {
+    // Poll briefly, then sleep until the generation changes.
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    int polls = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed)) {
+      ROAD_PAUSE();
+      if (++polls % 256 == 0 && std::chrono::steady_clock::now() > until) {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+        break;
+      }
+    }
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    drain(id);
+    active_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::parallel_for(int tasks, const std::function<void(int, int)>& fn) {
+  if (tasks <= 0) return;
+  std::lock_guard<std::mutex> job(job_mu_);
+  if (workers_.empty() || tasks == 1) {
+    for (int t = 0; t < tasks; t++) fn(t, 0);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fn_ = &fn;
+    tasks_ = tasks;
+    next_.store(0, std::memory_order_relaxed);
+    active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  wake_.notify_all();
+  drain(0);
+  // The last tasks are short: wait for the workers by polling (yielding now and then).
+  int polls = 0;
+  while (active_.load(std::memory_order_acquire) != 0) {
+    ROAD_PAUSE();
+    if (++polls % 64 == 0) std::this_thread::yield();
+  }
+  fn_ = nullptr;
+}
+
+}  // namespace road
