@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { copyBackboneWeights, createSegmentationNet } from '@road/backbone';
+import { createFusedAdam } from '@road/backend';
 import { convDomainClassifier, SpatialAwareAdaptation } from '@road/dann';
 import { FrozenTeacher } from '@road/distill';
 import {
@@ -107,10 +108,13 @@ export function variableSlots(vars: tf.Variable[], group: string): WeightSlot[] 
   }));
 }
 
-/** Creates the configured optimizer (tfjs Adam or SGD with momentum). */
+/**
+ * Creates the configured optimizer: Adam (@road/backend `createFusedAdam`, tfjs's AdamOptimizer with one fused
+ * update kernel per step on cpu/wasm, the stock update elsewhere) or tfjs SGD with momentum.
+ */
 export function buildOptimizer(config: TrainConfig): tf.Optimizer {
   const o = config.optimizer;
-  return o.name === 'adam' ? tf.train.adam(o.lr) : tf.train.momentum(o.lr, o.momentum);
+  return o.name === 'adam' ? createFusedAdam(o.lr) : tf.train.momentum(o.lr, o.momentum);
 }
 
 /**

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { resizeBilinear } from '@road/backbone';
-import { softmaxCrossEntropyIgnore } from '@road/backend';
+import { fusedSoftmaxCrossEntropyIgnore } from '@road/backend';
 
 /**
  * The segmentation loss of a training step: pixel-wise softmax cross-entropy with ignore label 255
- * (@road/backend `softmaxCrossEntropyIgnore`, composed from differentiable ops so it trains on every backend),
+ * (@road/backend `fusedSoftmaxCrossEntropyIgnore`: one fused kernel forward and one backward on cpu and wasm, the
+ * composite `softmaxCrossEntropyIgnore` on other backends; a label outside [0, C) other than 255 is an error),
  *
  *   L = −(1/|V|) Σ_{p∈V} log softmax(z_p)[y_p],   V = { p : y_p ≠ 255 }   (0 when V is empty),
  *
@@ -21,7 +22,7 @@ export function segmentationCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3
     if (logits.shape[0] !== n)
       throw new Error(`segmentationCrossEntropy: batch of logits [${logits.shape}] ≠ labels [${labels.shape}]`);
     const z = logits.shape[1] === h && logits.shape[2] === w ? logits : resizeBilinear(logits, [h, w]);
-    return softmaxCrossEntropyIgnore(
+    return fusedSoftmaxCrossEntropyIgnore(
       z,
       labels.dtype === 'int32' ? labels : (tf.cast(labels, 'int32') as tf.Tensor3D),
       255,

@@ -14,6 +14,8 @@ export interface DomainClassifierLike {
   getWeights?(): tf.Variable[];
   /** Frees the variables. Optional. */
   dispose?(): void;
+  /** The head as per-position affine layers, if it is one (see DomainClassifier.pointwiseLayers). Optional. */
+  pointwiseLayers?(): { kernel: tf.Variable; bias: tf.Variable | null; activation: string }[] | null;
 }
 
 /** Activations accepted by the built-in heads (tfjs-layers activation identifiers). */
@@ -200,6 +202,30 @@ export class DomainClassifier implements DomainClassifierLike {
   /** The trainable variables (kernels and biases). */
   get trainableWeights(): tf.Variable[] {
     return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  /**
+   * The head as a chain of per-position affine maps y = act(x·W + b) (W [C_in, C_out] views of the variables),
+   * or null when it is not one (3×3 convs, dropout layers). Lets @road/dann's SpatialAwareAdaptation run all
+   * region heads as one batched matMul chain.
+   */
+  pointwiseLayers(): { kernel: tf.Variable; bias: tf.Variable | null; activation: string }[] | null {
+    if (this.kernelSize !== 1) return null;
+    const out: { kernel: tf.Variable; bias: tf.Variable | null; activation: string }[] = [];
+    for (const layer of this.model.layers) {
+      const l = layer as unknown as {
+        kernel?: { read(): tf.Tensor };
+        bias?: { read(): tf.Tensor } | null;
+        getConfig(): { activation?: string };
+      };
+      if (!l.kernel) return null; // dropout or another non-affine layer
+      out.push({
+        kernel: l.kernel.read() as tf.Variable,
+        bias: l.bias ? (l.bias.read() as tf.Variable) : null,
+        activation: String(l.getConfig().activation ?? 'linear'),
+      });
+    }
+    return out;
   }
 
   /** All variables of the head. */

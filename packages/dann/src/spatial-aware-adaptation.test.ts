@@ -182,6 +182,117 @@ describe('SpatialAwareAdaptation', () => {
     saa.dispose();
   });
 
+  it("'batched' mode equals 'gather' mode: loss, per-region stats, gradients of features and heads; null for empty regions", () => {
+    const make = (mode: 'gather' | 'batched', mlp: boolean) =>
+      new SpatialAwareAdaptation({
+        grid: [2, 3],
+        mode,
+        classifier: (r) =>
+          mlp
+            ? mlpDomainClassifier({ inputDim: 3, hidden: [5], dropout: 0, seed: 40 + r })
+            : convDomainClassifier({ inChannels: 3, hidden: [4], seed: 30 + r }),
+      });
+    // Both crops cover the top-left 30×40 of a 64×64 image: the regions of the bottom row (and the right column) get no position.
+    const crop: Crop = { top: 0, left: 0, height: 30, width: 40, fullHeight: 64, fullWidth: 64 };
+    const src = tf.randomNormal([2, 3, 4, 3], 0, 1, 'float32', 18);
+    const tgt = tf.randomNormal([1, 4, 4, 3], 0.3, 1, 'float32', 19);
+    for (const mlp of [false, true]) {
+      const a = make('gather', mlp);
+      const b = make('batched', mlp);
+      expect(b.mode).toBe('batched');
+      const ra = a.loss(src, tgt, { sourceCrop: crop, targetCrop: crop, lambda: 0.5 });
+      const rb = b.loss(src, tgt, { sourceCrop: crop, targetCrop: crop, lambda: 0.5 });
+      expect(rb.loss.dataSync()[0]).toBeCloseTo(ra.loss.dataSync()[0], 6);
+      expect(rb.accuracy).toBe(ra.accuracy);
+      rb.perRegion.forEach((s, r) => {
+        expect(s.sourceCount).toBe(ra.perRegion[r].sourceCount);
+        if (Number.isNaN(ra.perRegion[r].loss)) expect(Number.isNaN(s.loss)).toBe(true);
+        else expect(s.loss).toBeCloseTo(ra.perRegion[r].loss, 5);
+        if (!Number.isNaN(ra.perRegion[r].accuracy)) expect(s.accuracy).toBe(ra.perRegion[r].accuracy);
+      });
+      const grads = (saa: SpatialAwareAdaptation) => {
+        const vars = saa.trainableWeights;
+        const { value, grads: g } = tf.variableGrads(() => {
+          const sg = tf.mul(src, 1); // the features as an op output, to take their gradient as well
+          return saa.loss(sg, tgt, { sourceCrop: crop, targetCrop: crop, lambda: 0.5, readStats: false }).loss;
+        }, vars);
+        const dx = tf.grad(
+          (x: tf.Tensor) =>
+            saa.loss(x, tgt, { sourceCrop: crop, targetCrop: crop, lambda: 0.5, readStats: false }).loss,
+        )(src);
+        const out = {
+          vars: vars.map((v) => (g[v.name] ? Array.from(g[v.name].dataSync()) : null)),
+          dx: Array.from(dx.dataSync()),
+        };
+        tf.dispose([value, dx, ...Object.values(g)]);
+        return out;
+      };
+      const ga = grads(a);
+      const gb = grads(b);
+      expect(gb.vars.map((v) => v === null)).toEqual(ga.vars.map((v) => v === null));
+      expect(ga.vars.some((v) => v === null)).toBe(true); // a region without positions: no gradient
+      ga.vars.forEach((v, i) => {
+        v?.forEach((x, j) => {
+          expect(gb.vars[i]![j]).toBeCloseTo(x, 6);
+        });
+      });
+      ga.dx.forEach((x, j) => {
+        expect(gb.dx[j]).toBeCloseTo(x, 6);
+      });
+      tf.dispose([ra.loss, rb.loss]);
+      a.dispose();
+      b.dispose();
+    }
+    tf.dispose([src, tgt]);
+  });
+
+  it("'auto' (default) picks 'batched' for 1×1 heads, 'gather' for others; 'batched' refuses heads it cannot stack", () => {
+    const conv1 = new SpatialAwareAdaptation({
+      grid: [1, 2],
+      classifier: (r) => convDomainClassifier({ inChannels: 3, hidden: [2], seed: r }),
+    });
+    const conv3 = new SpatialAwareAdaptation({
+      grid: [1, 2],
+      classifier: (r) => convDomainClassifier({ inChannels: 3, hidden: [2], kernelSize: 3, seed: r }),
+    });
+    expect(conv1.mode).toBe('batched');
+    expect(conv3.mode).toBe('gather');
+    conv3.dispose();
+    expect(
+      () =>
+        new SpatialAwareAdaptation({
+          grid: [1, 2],
+          mode: 'batched',
+          classifier: (r) => mlpDomainClassifier({ inputDim: 3, hidden: [2], dropout: 0.5, seed: r }),
+        }),
+    ).toThrow("mode 'batched' needs heads with pointwiseLayers()");
+    expect(
+      () =>
+        new SpatialAwareAdaptation({
+          grid: [1, 2],
+          mode: 'batched',
+          classifier: (r) => convDomainClassifier({ inChannels: 3, hidden: [2], kernelSize: 3, seed: r }),
+        }),
+    ).toThrow("mode 'batched' needs heads with pointwiseLayers()");
+    conv1.dispose();
+  });
+
+  it("'batched' mode leaks no tensor (with and without stats)", () => {
+    const saa = new SpatialAwareAdaptation({
+      grid: [2, 2],
+      mode: 'batched',
+      classifier: (r) => convDomainClassifier({ inChannels: 3, hidden: [4], seed: r }),
+    });
+    const src = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 3);
+    const tgt = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 4);
+    const before = tf.memory().numTensors;
+    saa.loss(src, tgt).loss.dispose();
+    saa.loss(src, tgt, { readStats: false }).loss.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([src, tgt]);
+    saa.dispose();
+  });
+
   it("'full' mode with 1×1 conv heads equals 'gather' mode; 3×3 heads run in 'full' mode", () => {
     const make = (mode: 'gather' | 'full') =>
       new SpatialAwareAdaptation({

@@ -103,6 +103,41 @@ export function regionAssignment(
   return out;
 }
 
+type HeadLayer = { kernel: tf.Variable; bias: tf.Variable | null; activation: string };
+
+const ACTIVATIONS: Record<string, ((x: tf.Tensor) => tf.Tensor) | null> = {
+  linear: null,
+  relu: tf.relu,
+  elu: tf.elu,
+  selu: tf.selu,
+  tanh: tf.tanh,
+  sigmoid: tf.sigmoid,
+};
+
+function activate(x: tf.Tensor, name: string): tf.Tensor {
+  const f = ACTIVATIONS[name];
+  return f ? f(x) : x;
+}
+
+/** The heads' pointwise layers when all heads have the same chain of shapes and known activations, else null. */
+function batchedHeads(heads: DomainClassifierLike[]): HeadLayer[][] | null {
+  const all = heads.map((h) => (typeof h.pointwiseLayers === 'function' ? h.pointwiseLayers() : null));
+  const first = all[0];
+  if (!first || first.length === 0) return null;
+  for (const layers of all) {
+    if (!layers || layers.length !== first.length) return null;
+    for (let l = 0; l < layers.length; l++) {
+      const a = layers[l];
+      const b = first[l];
+      if (!(a.activation in ACTIVATIONS) || a.activation !== b.activation) return null;
+      if (a.kernel.size !== b.kernel.size || a.kernel.shape.at(-1) !== b.kernel.shape.at(-1)) return null;
+      if ((a.bias === null) !== (b.bias === null)) return null;
+    }
+    if (layers[layers.length - 1].kernel.shape.at(-1) !== 1) return null;
+  }
+  return all as HeadLayer[][];
+}
+
 /** Options of {@link SpatialAwareAdaptation}. */
 export interface SpatialAwareAdaptationOptions {
   /** [rows, cols] of regions over the full image. */
@@ -117,8 +152,14 @@ export interface SpatialAwareAdaptationOptions {
    * - 'full': every classifier runs on the whole reversed map [N, H, W, C] → [N, H, W, 1] and its logits at
    *   the region's positions are gathered. Needed for heads with spatial context (3×3 convs); costs
    *   rows·cols classifier passes over the whole map.
+   * - 'batched': as 'gather', with the per-region work cut to the matMuls: one gather and one split for all
+   *   regions, each head run as plain 2-D matMuls on its own variables (no tfjs-layers call), one loss over all
+   *   logits, statistics read in JS. Needs heads with `pointwiseLayers()` (1×1-conv or MLP DomainClassifiers
+   *   of equal shapes, no dropout layer). road-lite's 3×3 grid on wasm: 329 instead of 931 kernel calls,
+   *   forward + backward ~2× faster.
+   * - 'auto' (default): 'batched' when every head allows it, else 'gather'.
    */
-  mode?: 'gather' | 'full';
+  mode?: 'auto' | 'gather' | 'full' | 'batched';
 }
 
 /** Options of {@link SpatialAwareAdaptation.loss}. */
@@ -197,7 +238,7 @@ function cropsFor(crop: Crop | Crop[] | undefined, n: number, what: string): (Cr
  */
 export class SpatialAwareAdaptation {
   readonly grid: RegionGrid;
-  readonly mode: 'gather' | 'full';
+  readonly mode: 'gather' | 'full' | 'batched';
   /** The region classifiers, index = row·cols + col. */
   readonly classifiers: DomainClassifierLike[];
   private readonly indexCache = new Map<string, Int32Array[]>();
@@ -207,9 +248,11 @@ export class SpatialAwareAdaptation {
     if (typeof options.classifier !== 'function') {
       throw new Error('@road/dann: SpatialAwareAdaptation needs `classifier: (regionIndex) => DomainClassifierLike`');
     }
-    this.mode = options.mode ?? 'gather';
-    if (this.mode !== 'gather' && this.mode !== 'full') {
-      throw new Error(`@road/dann: SpatialAwareAdaptation mode must be 'gather' or 'full', got ${String(this.mode)}`);
+    const mode = options.mode ?? 'auto';
+    if (mode !== 'auto' && mode !== 'gather' && mode !== 'full' && mode !== 'batched') {
+      throw new Error(
+        `@road/dann: SpatialAwareAdaptation mode must be 'auto', 'gather', 'full' or 'batched', got ${String(mode)}`,
+      );
     }
     const n = this.grid[0] * this.grid[1];
     this.classifiers = [];
@@ -220,6 +263,13 @@ export class SpatialAwareAdaptation {
       }
       this.classifiers.push(clf);
     }
+    const batchable = batchedHeads(this.classifiers) !== null;
+    if (mode === 'batched' && !batchable) {
+      throw new Error(
+        "@road/dann: SpatialAwareAdaptation mode 'batched' needs heads with pointwiseLayers() of equal shapes (1×1-conv or MLP DomainClassifiers without dropout)",
+      );
+    }
+    this.mode = mode === 'auto' ? (batchable ? 'batched' : 'gather') : mode;
   }
 
   /** Number of regions (rows·cols). */
@@ -311,6 +361,19 @@ export class SpatialAwareAdaptation {
       );
     }
     let accuracy = Number.NaN;
+    if (this.mode === 'batched') {
+      const r = this.batchedLoss(
+        sourceFeatures,
+        targetFeatures,
+        lambda,
+        idxS,
+        idxT,
+        active,
+        perRegion,
+        options.readStats ?? true,
+      );
+      return { loss: r.loss, accuracy: r.accuracy, perRegion, activeRegions: active.length };
+    }
     const loss = tf.tidy(() => {
       const rs = gradientReversal(sourceFeatures, lambda);
       const rt = gradientReversal(targetFeatures, lambda);
@@ -373,6 +436,91 @@ export class SpatialAwareAdaptation {
       return total;
     });
     return { loss, accuracy, perRegion, activeRegions: active.length };
+  }
+
+  /**
+   * Mode 'batched': the loss of all active regions as one computation (same L as 'gather'). One gather puts
+   * the positions in region order (region k's source positions, then its target positions); one split gives
+   * each head its rows; each head is a chain of 2-D matMuls on its own weights (no tfjs-layers call); one
+   * concat of the logits and a single weighted softplus sum give L, with w = 1/(|P_r|·|A|) and the sign
+   * +1 (source: softplus(l)) / −1 (target: softplus(−l)). Per-region statistics are read from the logits in JS.
+   */
+  private batchedLoss(
+    sourceFeatures: tf.Tensor,
+    targetFeatures: tf.Tensor,
+    lambda: number,
+    idxS: Int32Array[],
+    idxT: Int32Array[],
+    active: number[],
+    perRegion: RegionStats[],
+    readStats: boolean,
+  ): { loss: tf.Scalar; accuracy: number } {
+    const [ns, hs, ws, c] = sourceFeatures.shape;
+    const [nt, ht, wt] = targetFeatures.shape;
+    const ps = ns * hs * ws;
+    const k = active.length;
+    const counts = active.map((r) => idxS[r].length + idxT[r].length);
+    const offsets = counts.map((_, a) => counts.slice(0, a).reduce((x, y) => x + y, 0));
+    const total = offsets[k - 1] + counts[k - 1];
+    const order = new Int32Array(total);
+    const sign = new Float32Array(total);
+    const weight = new Float32Array(total);
+    active.forEach((r, a) => {
+      const o = offsets[a];
+      const nS = idxS[r].length;
+      order.set(idxS[r], o);
+      const it = idxT[r];
+      for (let i = 0; i < it.length; i++) order[o + nS + i] = ps + it[i];
+      const w = 1 / (counts[a] * k);
+      for (let i = 0; i < counts[a]; i++) {
+        sign[o + i] = i < nS ? 1 : -1;
+        weight[o + i] = w;
+      }
+    });
+    const heads = batchedHeads(active.map((r) => this.classifiers[r])) as HeadLayer[][];
+    let logitsOut: tf.Tensor | null = null;
+    const loss = tf.tidy(() => {
+      const rs = gradientReversal(sourceFeatures, lambda);
+      const rt = gradientReversal(targetFeatures, lambda);
+      const all = tf.concat([tf.reshape(rs, [ps, c]), tf.reshape(rt, [nt * ht * wt, c])], 0);
+      const rows = tf.gather(all, tf.tensor1d(order, 'int32'));
+      const xs = k === 1 ? [rows] : tf.split(rows, counts, 0);
+      const parts = heads.map((layers, a) => {
+        let h = xs[a];
+        for (const layer of layers) {
+          const cout = layer.kernel.shape[layer.kernel.rank - 1];
+          const w = layer.kernel.rank === 2 ? layer.kernel : tf.reshape(layer.kernel, [layer.kernel.size / cout, cout]);
+          h = tf.matMul(h, w);
+          if (layer.bias) h = tf.add(h, layer.bias);
+          h = activate(h, layer.activation);
+        }
+        return h;
+      });
+      const logits = tf.reshape(k === 1 ? parts[0] : tf.concat(parts, 0), [total]);
+      if (readStats) logitsOut = tf.keep(logits);
+      return tf.sum(tf.mul(tf.softplus(tf.mul(logits, tf.tensor1d(sign))), tf.tensor1d(weight))) as tf.Scalar;
+    });
+    let accuracy = Number.NaN;
+    if (readStats && logitsOut) {
+      const lg = (logitsOut as tf.Tensor).dataSync();
+      (logitsOut as tf.Tensor).dispose();
+      let correctSum = 0;
+      active.forEach((r, a) => {
+        let sum = 0;
+        let correct = 0;
+        for (let i = 0; i < counts[a]; i++) {
+          const l = lg[offsets[a] + i];
+          const z = sign[offsets[a] + i] * l;
+          sum += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))); // softplus(z), stable
+          if (i < idxS[r].length ? l <= 0 : l > 0) correct++; // as domainLossSums: logit > 0 ⇔ "target"
+        }
+        perRegion[r].loss = sum / counts[a];
+        perRegion[r].accuracy = correct / counts[a];
+        correctSum += correct;
+      });
+      accuracy = correctSum / total;
+    }
+    return { loss, accuracy };
   }
 
   /** Trainable variables of all region classifiers, region by region. */
