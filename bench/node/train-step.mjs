@@ -12,7 +12,9 @@
 //
 // Batches are drawn once through the trainer's data stream (`trainStream`) before timing and cycled, so the time is
 // the step alone. Prints `BENCH_JSON {...}` with the median step time, images/s ((N_s + N_t) / step time), FLOPs,
-// parameter counts, tensor counts after the first and the last step, peak RSS and (with --profile K) the top K kernels.
+// parameter counts, tensor counts after the first and the last step, peak RSS, `memoryPhases` (for step 1 and the
+// last timed step: distinct tensor bytes at the end of and peak within the phases teacher / forward / backward /
+// optimizer, the wasm heap size and peak RSS so far; see memoryPhaseProbe) and (with --profile K) the top K kernels.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +38,7 @@ const { ensureEngine, demoConfig, loadConfig, DEMO_RECIPE, buildNet, netSlots, w
   trainer;
 
 const engine = await ensureEngine(backend, log);
+const phases = memoryPhaseProbe(); // before any tensor of the benchmark exists: it counts buffers as they come
 
 /** The config this benchmark times. */
 function benchConfig() {
@@ -68,6 +71,7 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 const step = createTrainStep(config, parts);
+phases.watchOptimizer(parts.optimizer);
 
 // Batches through the trainer's own data path, fetched before timing.
 const K = 2;
@@ -118,8 +122,70 @@ const runStep = () => {
 /** Bytes held by tensors and the size of the wasm heap (which grows up to 4 GiB and never shrinks). */
 function memoryNow() {
   const m = tf.memory();
-  const heap = tf.getBackend() === 'wasm' ? tf.backend().wasm?.HEAPU8?.length : undefined;
+  const heap = wasmHeapBytes();
   return { tensorBytes: m.numBytes, tensors: m.numTensors, ...(heap ? { wasmHeapBytes: heap } : {}) };
+}
+function wasmHeapBytes() {
+  return tf.getBackend() === 'wasm' ? tf.backend().wasm?.HEAPU8?.length : undefined;
+}
+
+/**
+ * Memory at the phase boundaries of one step, without changing what the step does: `teacher` ends when the gradient
+ * tape starts (the frozen teacher runs before it), `forward` when the tape ends, `backward` when the optimizer is
+ * handed the gradients (includes reading the loss values), `optimizer` when applyGradients returns. Per phase, in
+ * MiB: `dataMiB`, the bytes of the distinct tensor buffers alive at its end, and `peakDataMiB`, their peak inside it
+ * (sampled after every kernel; tfjs's own `numBytes` counts a buffer once per tensor sharing it, e.g. the clones a
+ * gradient saves); the wasm heap size (its high-water mark: it never shrinks) and the process's peak RSS so far.
+ * Hooks the engine's tape start/end, runKernelFunc and its buffer registry (tfjs-core 4.22 internals) and the
+ * optimizer's applyGradients (`watchOptimizer`); `take()` returns the phases recorded since the last take.
+ */
+function memoryPhaseProbe() {
+  const eng = tf.engine();
+  const MiB = (b) => (b === undefined ? undefined : Math.round((b / 2 ** 20) * 10) / 10);
+  // Distinct buffers: the engine registers a dataId once (tensorInfo.set) and forgets it when the backend frees it.
+  let data = 0;
+  const registry = eng.state.tensorInfo;
+  const set = registry.set.bind(registry);
+  const del = registry.delete.bind(registry);
+  registry.set = (k, v) => {
+    if (!registry.has(k)) data += v.bytes ?? 0;
+    return set(k, v);
+  };
+  registry.delete = (k) => {
+    if (registry.has(k)) data -= registry.get(k).bytes ?? 0;
+    return del(k);
+  };
+  let peak = data;
+  let list = [];
+  const mark = (phase) => {
+    list.push({ phase, dataMiB: MiB(data), peakDataMiB: MiB(Math.max(peak, data)), wasmHeapMiB: MiB(wasmHeapBytes()), peakRssMiB: MiB(process.resourceUsage().maxRSS * 1024) });
+    peak = data;
+  };
+  const wrap = (obj, name, before, after) => {
+    const orig = obj[name];
+    obj[name] = function (...a) {
+      before?.();
+      const r = orig.apply(this, a);
+      after?.();
+      return r;
+    };
+  };
+  wrap(eng, 'runKernelFunc', null, () => {
+    if (data > peak) peak = data;
+  });
+  wrap(eng, 'startTape', () => eng.state.gradientDepth === 0 && mark('teacher'));
+  wrap(eng, 'endTape', null, () => eng.state.gradientDepth === 0 && mark('forward'));
+  return {
+    watchOptimizer(optimizer) {
+      wrap(optimizer, 'applyGradients', () => mark('backward'), () => mark('optimizer'));
+    },
+    take() {
+      const out = list;
+      list = [];
+      peak = data;
+      return out;
+    },
+  };
 }
 process.on('uncaughtException', (e) => fail(e));
 function fail(e) {
@@ -137,7 +203,9 @@ try {
   fail(e);
 }
 warmMs.push(first.ms);
+const memoryPhases = { first: phases.take() };
 const tensorsAfterFirst = tf.memory().numTensors;
+log(`step 1 memory (MiB): ${memoryPhases.first.map((p) => `${p.phase} data ${p.dataMiB} (peak ${p.peakDataMiB}) heap ${p.wasmHeapMiB ?? '—'} rss ${p.peakRssMiB}`).join(' · ')}`);
 log(`step 1: ${first.ms.toFixed(0)} ms (seg ${first.r.seg.toFixed(3)}, dst ${first.r.dst.toFixed(3)}, spt ${first.r.spt.toFixed(3)}); tensors ${tensorsAfterFirst}`);
 for (let i = 1; i < warmup; i++) warmMs.push(runStep().ms);
 const times = [];
@@ -151,6 +219,7 @@ try {
   fail(e);
 }
 const memoryAfter = memoryNow();
+memoryPhases.last = phases.take().slice(-4);
 const tensorsAfterLast = tf.memory().numTensors;
 const stepsRun = k;
 const med = median(times);
@@ -229,6 +298,7 @@ emit({
   params,
   tensors: { afterFirst: tensorsAfterFirst, afterLast: tensorsAfterLast, steps: stepsRun, leakedPerStep: (tensorsAfterLast - tensorsAfterFirst) / Math.max(1, stepsRun - 1) },
   memory: memoryAfter,
+  memoryPhases,
   peakRssMiB: peakRssMiB(),
   profile,
 });

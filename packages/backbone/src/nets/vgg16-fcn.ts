@@ -6,6 +6,7 @@ import {
   widthOf,
 } from '../net-architecture';
 import { NetBuilder } from '../net-builder';
+import { fuseConvRelu } from './vgg16-fused-conv';
 
 const call = NetBuilder.call;
 
@@ -21,7 +22,8 @@ export const VGG16_BLOCKS: readonly number[][] = [
 /**
  * `vgg16-fcn`: the VGG16 trunk (`block1_conv1` … `block5_conv3`, Keras names and shapes, ReLU inside the conv as in
  * Keras) and an FCN-style head: `fc6` (k×k conv, ReLU, dropout) → `fc7` (1×1 conv, ReLU, dropout) → `score`
- * (1×1 conv to classes), at the trunk's resolution.
+ * (1×1 conv to classes), at the trunk's resolution. Every stride-1, dilation-1 conv + bias + ReLU runs as one op
+ * ({@link fuseConvRelu}), which keeps one activation per conv for the backward pass instead of two.
  *
  * Output stride: 32 keeps all five pools (FCN-32s trunk); 16 (default) drops `block5_pool`; 8 also drops
  * `block4_pool` and dilates `block5_conv*` by 2 ({@link AtrousConv2D}, DeepLab-LargeFOV style), which keeps every
@@ -44,15 +46,14 @@ export function vgg16Fcn(options: SegmentationNetOptions): NetArchitecture {
     const block = bi + 1;
     return (x: Parameters<NetArchitecture['head']>[0], b: NetBuilder) => {
       widths.forEach((c, ci) => {
-        x = call(
-          b.conv(`block${block}_conv${ci + 1}`, {
-            filters: scaled(c, w),
-            kernelSize: 3,
-            activation: 'relu',
-            dilation: os === 8 && block === 5 ? 2 : 1,
-          }),
-          x,
-        );
+        const dilation = os === 8 && block === 5 ? 2 : 1;
+        const conv = b.conv(`block${block}_conv${ci + 1}`, {
+          filters: scaled(c, w),
+          kernelSize: 3,
+          activation: 'relu',
+          dilation,
+        });
+        x = call(dilation === 1 ? fuseConvRelu(conv) : conv, x);
       });
       if (block <= pools) x = call(b.maxPool(`block${block}_pool`, 2, 2), x);
       return x;
@@ -61,9 +62,12 @@ export function vgg16Fcn(options: SegmentationNetOptions): NetArchitecture {
   return {
     stages,
     head: (f, b) => {
-      let y = call(b.conv('fc6', { filters: headChannels, kernelSize: fc6Kernel, activation: 'relu' }), f);
+      let y = call(
+        fuseConvRelu(b.conv('fc6', { filters: headChannels, kernelSize: fc6Kernel, activation: 'relu' })),
+        f,
+      );
       if (dropout > 0) y = call(b.dropout('fc6_dropout', dropout), y);
-      y = call(b.conv('fc7', { filters: headChannels, kernelSize: 1, activation: 'relu' }), y);
+      y = call(fuseConvRelu(b.conv('fc7', { filters: headChannels, kernelSize: 1, activation: 'relu' })), y);
       if (dropout > 0) y = call(b.dropout('fc7_dropout', dropout), y);
       return call(b.conv('score', { filters: options.numClasses, kernelSize: 1 }), y);
     },
