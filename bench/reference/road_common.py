@@ -51,6 +51,11 @@ def parse_args(description, defaults):
     p.add_argument('--grid', type=int, nargs=2, default=[3, 3])
     p.add_argument('--steps', type=int, default=300, help='schedule length (DANN ramp of the reversal coefficient)')
     p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--device', default='cpu', help="torch device: cpu (default) or cuda[:N] (times include torch.cuda.synchronize)")
+    p.add_argument(
+        '--tf32', choices=['default', 'on', 'off'], default='default',
+        help='CUDA only: TF32 for convolutions and matmuls (default: PyTorch defaults, i.e. on for cuDNN convolutions)',
+    )
     return p.parse_args()
 
 
@@ -181,6 +186,16 @@ def count_params(module, with_bn_stats):
 def run(name, make_net, feature_channels_of, args):
     """Builds student, teacher, region classifiers and Adam; times the ROAD step; prints one JSON object."""
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    cuda = device.type == 'cuda'
+    if cuda and args.tf32 != 'default':
+        torch.backends.cudnn.allow_tf32 = args.tf32 == 'on'
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32 == 'on'
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize(device)
+
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     student = make_net(args.classes)
@@ -193,6 +208,10 @@ def run(name, make_net, feature_channels_of, args):
     hidden = max(16, min(256, channels))
     grid = tuple(args.grid)
     classifiers = nn.ModuleList(domain_classifier(channels, hidden) for _ in range(grid[0] * grid[1]))
+    # Everything is created on the CPU (same random values on every device), then moved.
+    student.to(device)
+    teacher.to(device)
+    classifiers.to(device)
     params = list(student.parameters()) + list(classifiers.parameters())
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-7)
     student.train()
@@ -220,12 +239,15 @@ def run(name, make_net, feature_channels_of, args):
         }
 
     batches = [make_batch() for _ in range(2)]
+    for b in batches:
+        for key in ('src', 'labels', 'tgt'):
+            b[key] = b[key].to(device)
     with torch.no_grad():
         fshape = student.backbone(batches[0]['src'][:1]).shape
     fh, fw = fshape[2], fshape[3]
     for b in batches:
-        b['idx_s'] = region_index(ns, fh, fw, b['src_crops'], grid)
-        b['idx_t'] = region_index(nt, fh, fw, b['tgt_crops'], grid)
+        b['idx_s'] = [ix.to(device) for ix in region_index(ns, fh, fw, b['src_crops'], grid)]
+        b['idx_t'] = [ix.to(device) for ix in region_index(nt, fh, fw, b['tgt_crops'], grid)]
 
     def step(b, k):
         p = min(1.0, max(0.0, (k - 1) / max(1, args.steps)))
@@ -273,6 +295,7 @@ def run(name, make_net, feature_channels_of, args):
         k += 1
         t0 = time.perf_counter()
         v = step(batches[k % 2], k)
+        sync()
         warm.append((time.perf_counter() - t0) * 1000)
         first_vals = first_vals or v
     times = []
@@ -280,12 +303,14 @@ def run(name, make_net, feature_channels_of, args):
         k += 1
         t0 = time.perf_counter()
         step(batches[k % 2], k)
+        sync()
         times.append((time.perf_counter() - t0) * 1000)
         print(f'[{name}] rep {len(times)}/{args.reps}: {times[-1]:.0f} ms', file=sys.stderr)
     med = sorted(times)[len(times) // 2]
     out = {
         'bench': name,
-        'engine': f'pytorch {torch.__version__} cpu',
+        'engine': f'pytorch {torch.__version__} cpu' if not cuda else f'pytorch {torch.__version__} {torch.cuda.get_device_name(device)}',
+        **({'device': str(device), 'tf32': {'cudnn': torch.backends.cudnn.allow_tf32, 'matmul': torch.backends.cuda.matmul.allow_tf32}} if cuda else {}),
         'threads': torch.get_num_threads(),
         'shapes': {'source': [ns, H, W, 3], 'target': [nt, H, W, 3], 'features': [fh, fw, channels], 'grid': list(grid)},
         'warmup': args.warmup,
@@ -304,5 +329,6 @@ def run(name, make_net, feature_channels_of, args):
         },
         'firstLosses': {'seg': first_vals[0], 'dst': first_vals[1], 'spt': first_vals[2], 'total': first_vals[3]},
         'peakRssMiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **({'peakCudaMiB': torch.cuda.max_memory_allocated(device) / 2**20} if cuda else {}),
     }
     print(json.dumps(out))

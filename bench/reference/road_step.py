@@ -10,7 +10,7 @@ BN as Keras' defaults (eps 1e-3, momentum 0.99 == PyTorch momentum 0.01); He-nor
 symmetric padding=dilation (Keras 'same' pads stride-2 convs bottom/right only: same shapes, same cost).
 Default shapes = the trainer's demo config: 4 source + 4 target crops of 64x128 from 80x160 SynthCity images.
 
-Run alone:  /usr/bin/python3 bench/reference/road_step.py [--warmup 3 --reps 10 --threads N]   (prints JSON)
+Run alone:  /usr/bin/python3 bench/reference/road_step.py [--warmup 3 --reps 10 --threads N] [--device cuda]   (prints JSON)
 """
 
 import os

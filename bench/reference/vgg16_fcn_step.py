@@ -7,7 +7,7 @@ Mirrors @road/backbone's vgg16-fcn with its defaults (packages/backbone/src/nets
   score 1x1 conv 1024->classes. Glorot-uniform kernels, zero biases.
 Default shapes: 1 source + 1 target image of 320x640 (whole image: no crop), region classifier hidden 256.
 
-Run alone:  /usr/bin/python3 bench/reference/vgg16_fcn_step.py [--warmup 1 --reps 3 --threads N]   (prints JSON)
+Run alone:  /usr/bin/python3 bench/reference/vgg16_fcn_step.py [--warmup 1 --reps 3 --threads N] [--device cuda]   (prints JSON)
 """
 
 import os

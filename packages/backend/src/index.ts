@@ -54,3 +54,66 @@ export {
   trainingProbes,
   trainingStepKernels,
 } from './training-kernels.js';
+export { createFusedAdam, FUSED_ADAM_KERNEL, FusedAdamOptimizer, type FusedAdamMode, registerFusedAdamKernel } from './fused/adam.js';
+export {
+  fusedSoftmaxCrossEntropyIgnore,
+  registerSoftmaxCrossEntropyKernels,
+  SOFTMAX_CE_GRAD_KERNEL,
+  SOFTMAX_CE_KERNEL,
+} from './fused/softmax-cross-entropy.js';
+export {
+  adapterLimits,
+  compatibilityGpu,
+  describeAdapter,
+  isSoftwareAdapter,
+  missingSoftwareWebgpuPackages,
+  SOFTWARE_WEBGPU_PACKAGES,
+  softwareWebgpuRequested,
+  type WebgpuOptions,
+} from './webgpu/dawn.js';
+export { loadWebgpu } from './loaders.js';
+export {
+  Conv2DBackpropFilterGemmProgram,
+  conv2dBackpropFilterWebgpu,
+  conv2dBackpropFilterWebgpuConfig,
+  planSplitK,
+  type SplitOptions,
+  type SplitPlan,
+  SplitKSumProgram,
+} from './webgpu/conv2d-backprop-filter.js';
+export {
+  registerWebgpuKernels,
+  shippedWebgpuKernel,
+  type WebgpuKernelOptions,
+  type WebgpuKernelReport,
+  unregisterWebgpuKernels,
+  webgpuKernelNames,
+} from './webgpu/register-kernels.js';
+export type { ProgramUniform, WebGPUBackendLike, WebGPUProgramLike } from './webgpu/program.js';
+export {
+  loadRoadNative,
+  NATIVE_KERNEL_NAMES,
+  type NativeLoader,
+  type NativeReport,
+  nativeFallbackKernel,
+  type RegisterNativeOptions,
+  registerNativeKernels,
+  unregisterNativeKernels,
+} from './native/register-native.js';
+export {
+  DEFAULT_NATIVE_RULES,
+  NATIVE_DX_MAX_WASTE,
+  type NativeConvAddon,
+  type NativeRules,
+  nativeConv2dBackpropFilterConfig,
+  nativeConv2dBackpropInputConfig,
+  nativeConv2dConfig,
+  nativeFusedConv2dConfig,
+  nativeGeometry,
+} from './native/native-conv.js';
+export { lowMemoryVariableGrads } from './low-memory-grads.js';
+export {
+  Conv2DBackpropInputGemmProgram,
+  conv2dBackpropInputWebgpu,
+  conv2dBackpropInputWebgpuConfig,
+} from './webgpu/conv2d-backprop-input.js';

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initBackend } from './init-backend.js';
 import { BACKEND_ORDER, type BackendName } from './loaders.js';
+import { missingSoftwareWebgpuPackages } from './webgpu/dawn.js';
 
 const require = createRequire(import.meta.url);
 
@@ -156,7 +157,10 @@ describe('initBackend with the real loaders on this machine', () => {
         expect(byName[name]).toMatch(new RegExp(`^require\\('${pkg}'\\) failed: The Node.js native addon module \\(tfjs_binding.node\\) can not be found`));
       }
     }
-    if (byName.webgpu != null && !vulkanLoaderPresent()) {
+    if (byName.webgpu != null && missingSoftwareWebgpuPackages().length === 0) {
+      // Mesa is installed (CI installs it): a software adapter exists, and auto must refuse it, saying how to opt in.
+      expect(byName.webgpu).toMatch(/only a software (WebGPU )?adapter .*(llvmpipe|softpipe).*ROAD_WEBGPU=software/);
+    } else if (byName.webgpu != null && !vulkanLoaderPresent()) {
       expect(byName.webgpu).toMatch(/no WebGPU adapter: requestAdapter\(\) returned null \(libvulkan\.so\.1, the Vulkan loader/);
     }
   });

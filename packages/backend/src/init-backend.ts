@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients, tfjsCoreCopies } from './gradients.js';
-import { BACKEND_ORDER, type BackendName, DEFAULT_LOADERS, reasonOf, TF_BACKEND_NAME } from './loaders.js';
+import { BACKEND_ORDER, type BackendName, DEFAULT_LOADERS, loadWebgpu, reasonOf, TF_BACKEND_NAME } from './loaders.js';
+import type { WebgpuOptions } from './webgpu/dawn.js';
+import { registerWebgpuKernels } from './webgpu/register-kernels.js';
 import { registerTrainingGradients, trainingGradientNames } from './training-gradients.js';
 import { registerTrainingKernels, type TrainingKernelReport } from './wasm/register-kernels.js';
+import { type NativeReport, registerNativeKernels, unregisterNativeKernels } from './native/register-native.js';
 
 /** A backend {@link initBackend} tried and passed over, with the error that made it pass. */
 export interface SkippedBackend {
@@ -20,10 +23,12 @@ export interface BackendInfo {
   tfBackend: string;
   /** tfjs-core version, and how many copies of tfjs-core Node's module cache holds (1; 0 inside a single-file bundle). */
   tfjsCore: { version: string; copies: number };
-  /** Training kernels registered on the chosen backend (wasm: the ones it lacks or runs slowly). */
+  /** Training kernels registered on the chosen backend (wasm: the ones it lacks or runs slowly; webgpu: road's faster ones). */
   kernels: TrainingKernelReport | null;
   /** Kernels whose gradient is road's (every backend): `Conv2D` (dilations), `FusedBatchNorm` (broadcasting). */
   gradients: string[];
+  /** Native (C++, @road/native) conv kernels on wasm: loaded or why not, threads, micro-kernel, kernels replaced. */
+  native: NativeReport;
 }
 
 /** Options of {@link initBackend}. */
@@ -40,6 +45,14 @@ export interface InitBackendOptions {
    * on its backend, and throws (with the reason) when the backend cannot load.
    */
   loaders?: Partial<Record<BackendName, () => Promise<void>>>;
+  /**
+   * Options of the `webgpu` backend: `{ software: true }` accepts Dawn's OpenGL backend on Mesa llvmpipe
+   * (WebGPU compatibility mode; for testing the WebGPU path without a GPU). Without it (and without the
+   * environment variable `ROAD_WEBGPU=software`) software adapters are skipped.
+   */
+  webgpu?: WebgpuOptions;
+  /** false: keep the wasm conv kernels instead of @road/native's (also `ROAD_NATIVE=0`). Default true. */
+  native?: boolean;
 }
 
 let current: BackendInfo | null = null;
@@ -100,7 +113,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const previous = tf.findBackend(tf.getBackend() ?? '') != null ? tf.getBackend() : null;
   const skipped: SkippedBackend[] = [];
   for (const name of order) {
-    const load = options.loaders?.[name] ?? DEFAULT_LOADERS[name];
+    const load =
+      options.loaders?.[name] ?? (name === 'webgpu' && options.webgpu != null ? () => loadWebgpu(options.webgpu) : DEFAULT_LOADERS[name]);
     try {
       await load();
     } catch (e) {
@@ -112,7 +126,20 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     // After the load: a backend package that pulls in '@tensorflow/tfjs' (tfjs-node does) registers tfjs's gradients again.
     registerTrainingGradients();
     const tfBackend = tf.getBackend();
-    const kernels = tfBackend === 'wasm' ? registerTrainingKernels('wasm') : null;
+    if (tfBackend === 'wasm') unregisterNativeKernels(); // the training kernels must see the wasm ones
+    const kernels =
+      tfBackend === 'wasm'
+        ? registerTrainingKernels('wasm')
+        : tfBackend === 'webgpu' && options.webgpu?.kernels !== false
+          ? registerWebgpuKernels(typeof options.webgpu?.kernels === 'object' ? options.webgpu.kernels : {})
+          : null;
+    const native: NativeReport =
+      tfBackend === 'wasm'
+        ? registerNativeKernels({ enabled: options.native !== false })
+        : { loaded: false, reason: `not used on the '${tfBackend}' backend`, threads: null, isa: null, kernels: [] };
+    if (tfBackend === 'wasm') {
+      log(`backend ${name}: native kernels ${native.loaded ? `[${native.kernels.join(', ')}], ${native.threads} threads, ${native.isa}` : `off — ${native.reason}`}`);
+    }
     log(`backend ${name}: in use (tfjs-core ${tf.version_core}, tf.getBackend() = '${tfBackend}')`);
     if (kernels != null && kernels.added.length + kernels.replaced.length > 0) {
       log(`backend ${name}: training kernels added [${kernels.added.join(', ')}], replaced [${kernels.replaced.join(', ')}]`);
@@ -124,6 +151,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       tfjsCore: { version: tf.version_core, copies: tfjsCoreCopies().length },
       kernels,
       gradients: trainingGradientNames(),
+      native,
     };
     return current;
   }

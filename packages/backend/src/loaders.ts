@@ -1,7 +1,19 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  type DawnChoice,
+  type DawnModule,
+  describeAdapter,
+  hardwareAdapter,
+  isSoftwareAdapter,
+  libraryDirs,
+  missingSoftwareWebgpuPackages,
+  softwareAdapter,
+  softwareWebgpuRequested,
+  type WebgpuOptions,
+} from './webgpu/dawn.js';
 
 /** The engines road can run on, fastest first. */
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -107,20 +119,6 @@ export async function loadTensorflowCpu(): Promise<void> {
   await loadTensorflow('@tensorflow/tfjs-node');
 }
 
-function libraryDirs(): string[] {
-  const fromEnv = (process.env.LD_LIBRARY_PATH ?? '').split(delimiter).filter(Boolean);
-  return [
-    ...fromEnv,
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib64',
-    '/usr/lib',
-    '/lib/x86_64-linux-gnu',
-    '/lib64',
-    '/usr/local/lib',
-  ];
-}
-
 /** Why Dawn found no adapter, as far as we can tell from outside. */
 function noAdapterHint(): string {
   if (process.platform !== 'linux') return '';
@@ -130,60 +128,64 @@ function noAdapterHint(): string {
     : ' (libvulkan.so.1, the Vulkan loader Dawn needs on Linux, is not installed; e.g. apt-get install libvulkan1 and a GPU driver)';
 }
 
-interface AdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
-  isFallbackAdapter?: boolean;
-}
-interface GpuLike {
-  requestAdapter(options?: { powerPreference?: string }): Promise<AdapterLike | null>;
-}
+const OPT_IN = "opt in with initBackend({ prefer: 'webgpu', webgpu: { software: true } }) or ROAD_WEBGPU=software";
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
-    timer.unref?.();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Describes a WebGPU adapter in one line. */
-export function describeAdapter(adapter: AdapterLike): string {
-  const i = adapter.info ?? {};
-  return [i.vendor, i.architecture, i.device, i.description].filter((s) => s != null && s !== '').join(' ') || 'unnamed adapter';
+/** When Dawn's default backend has no adapter: the name of a software adapter Dawn's GL backend offers, if any. */
+async function softwareAdapterName(dawn: DawnModule): Promise<string | null> {
+  if (process.platform !== 'linux' || missingSoftwareWebgpuPackages().length > 0) return null;
+  // softwareAdapter sets EGL_PLATFORM / XDG_RUNTIME_DIR when unset: this is only a probe, put them back after.
+  const saved = { EGL_PLATFORM: process.env.EGL_PLATFORM, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
+  try {
+    return describeAdapter((await softwareAdapter(dawn)).adapter);
+  } catch {
+    return null;
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 /**
  * The `webgpu` loader: Dawn through the `webgpu` npm package, then `@tensorflow/tfjs-backend-webgpu`.
  * `navigator.gpu` and the WebGPU globals are installed BEFORE the tfjs backend is imported (it only
  * registers itself when `navigator.gpu` exists at import time), and only once an adapter is found.
- * Software adapters (llvmpipe, lavapipe, SwiftShader) are refused: wasm is faster on a CPU.
+ * Software adapters (llvmpipe, lavapipe, SwiftShader) are refused unless `options.software` (or the
+ * environment variable `ROAD_WEBGPU=software`) asks for one: then Dawn's OpenGL backend on Mesa
+ * runs in WebGPU compatibility mode (see {@link softwareAdapter}). The first successful load
+ * fixes the adapter for the process.
  */
-export async function loadWebgpu(): Promise<void> {
+export async function loadWebgpu(options: WebgpuOptions = {}): Promise<void> {
+  const software = options.software === true || softwareWebgpuRequested();
   if (tf.findBackendFactory('webgpu') == null) {
-    let dawn: { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+    let dawn: DawnModule;
     try {
-      dawn = (await import('webgpu')) as unknown as typeof dawn;
+      dawn = (await import('webgpu')) as unknown as DawnModule;
     } catch (e) {
       throw new Error(`cannot load the 'webgpu' package (Dawn for Node): ${reasonOf(e)}`);
     }
-    const gpu = dawn.create([]);
-    const adapter = await withTimeout(
-      gpu.requestAdapter({ powerPreference: 'high-performance' }),
-      30_000,
-      'navigator.gpu.requestAdapter()',
-    );
-    if (adapter == null) throw new Error(`no WebGPU adapter: requestAdapter() returned null${noAdapterHint()}`);
-    const name = describeAdapter(adapter);
-    if (adapter.info?.isFallbackAdapter === true || adapter.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(name)) {
-      throw new Error(`only a software WebGPU adapter is available (${name}); refused, wasm is faster on a CPU`);
+    let choice: DawnChoice;
+    if (software) {
+      choice = await softwareAdapter(dawn, options.flags);
+    } else {
+      const hw = await hardwareAdapter(dawn, options.flags);
+      if (hw == null) {
+        const sw = await softwareAdapterName(dawn);
+        if (sw != null) throw new Error(`no WebGPU GPU adapter; only a software adapter (${sw}); refused, wasm is faster on a CPU; ${OPT_IN}`);
+        throw new Error(`no WebGPU adapter: requestAdapter() returned null${noAdapterHint()}`);
+      }
+      if (isSoftwareAdapter(hw.adapter)) {
+        throw new Error(`only a software WebGPU adapter is available (${describeAdapter(hw.adapter)}); refused, wasm is faster on a CPU; ${OPT_IN}`);
+      }
+      choice = hw;
     }
     Object.assign(globalThis, dawn.globals);
     const nav = (globalThis as { navigator?: object }).navigator;
     if (nav == null) {
-      Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu: choice.gpu }, configurable: true, writable: true });
     } else if (!('gpu' in nav) || (nav as { gpu?: unknown }).gpu == null) {
-      Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true });
+      Object.defineProperty(nav, 'gpu', { value: choice.gpu, configurable: true, writable: true });
     }
     try {
       await import('@tensorflow/tfjs-backend-webgpu');
@@ -218,7 +220,7 @@ export async function loadCpu(): Promise<void> {
 export const DEFAULT_LOADERS: Readonly<Record<BackendName, () => Promise<void>>> = Object.freeze({
   'tensorflow-gpu': loadTensorflowGpu,
   tensorflow: loadTensorflowCpu,
-  webgpu: loadWebgpu,
+  webgpu: () => loadWebgpu(),
   wasm: loadWasm,
   cpu: loadCpu,
 });
