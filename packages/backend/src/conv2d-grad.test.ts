@@ -147,6 +147,27 @@ describe('Conv2D gradient with dilations on wasm equals the cpu reference', () =
   });
 });
 
+describe('Conv2D gradient with dilations on wasm + native kernels', () => {
+  it('computes dW in one native Conv2DBackpropFilter call (no transposes), equal to the cpu reference', async () => {
+    const report = await initBackend({ prefer: 'wasm' });
+    expect(report.native?.loaded, `native kernels not loaded: ${report.native?.reason}`).toBe(true);
+    const c = cases.find((k) => k.d[0] > 1 && k.d[1] > 1) as Case;
+    await tf.setBackend('cpu');
+    const ref = lossAndGrads(c, reference(c));
+    await tf.setBackend('wasm');
+    let ours: ReturnType<typeof lossAndGrads> | undefined;
+    const info = await tf.profile(() => {
+      ours = lossAndGrads(c, direct(c));
+    });
+    const names = info.kernels.map((k) => k.name);
+    expect(names.filter((n) => n === 'Conv2DBackpropFilter')).toHaveLength(1);
+    // The only transpose left is dX's flipped filter; none of x or dy (the old dW formulation transposed both).
+    const transposed = info.kernels.filter((k) => k.name === 'Transpose').map((k) => k.inputShapes[0]);
+    expect(transposed).toEqual([[c.k[0], c.k[1], CI, CO]]);
+    expect(relativeError((ours as NonNullable<typeof ours>).dw, ref.dw)).toBeLessThan(1e-4);
+  });
+});
+
 describe('Conv2D gradient registration', () => {
   it('equals the spaceToBatchND / batchToSpaceND formulation (rate 2 and 3, same)', async () => {
     await tf.setBackend('cpu');

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { NATIVE_DILATED_FILTER_GRAD } from './native/native-conv.js';
 
 /**
  * Marker on a registered `Conv2D` gradient config that differentiates dilated convolutions
@@ -160,9 +161,24 @@ export function dilatedConv2dGradConfig(original?: tf.GradConfig): tf.GradConfig
             } as never) as T4,
         };
       }
+      // With road's native filter gradient registered (it honours `dilations`), dW is one kernel call.
+      const dwKernel = tf.getKernel(tf.Conv2DBackpropFilter, tf.getBackend()) as
+        | (tf.KernelConfig & { [NATIVE_DILATED_FILTER_GRAD]?: boolean })
+        | undefined;
+      const nativeDw = dwKernel?.[NATIVE_DILATED_FILTER_GRAD] === true;
       return {
         x: () => dilatedConv2dInputGrad(x.shape, dy as T4, filter, d, info.padInfo),
-        filter: () => dilatedConv2dFilterGrad(x, dy as T4, filter.shape, d, info.padInfo),
+        filter: () =>
+          nativeDw
+            ? (tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: dy as T4 }, {
+                strides: 1,
+                pad,
+                dataFormat: 'NHWC',
+                dimRoundingMode,
+                filterShape: filter.shape,
+                dilations: d,
+              } as never) as T4)
+            : dilatedConv2dFilterGrad(x, dy as T4, filter.shape, d, info.padInfo),
       };
     },
     [DILATED_CONV2D_GRADIENT]: true,

@@ -262,15 +262,23 @@ export function nativeConv2dBackpropInputConfig(
 export function nativeConv2dBackpropFilterConfig(addon: NativeConvAddon, fallback: KernelConfig): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-      args.attrs as unknown as Conv2DBackpropFilterAttrs;
-    if (!heapIsArrayBuffer(args.backend) || !isNHWC(dataFormat) || x.dtype !== 'float32' || dy.dtype !== 'float32')
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations } =
+      args.attrs as unknown as Conv2DBackpropFilterAttrs & { dilations?: number | [number, number] };
+    const dilated = dilations != null && !(Array.isArray(dilations) ? dilations.every((d) => d === 1) : dilations === 1);
+    if (!heapIsArrayBuffer(args.backend) || !isNHWC(dataFormat) || x.dtype !== 'float32' || dy.dtype !== 'float32') {
+      if (dilated) {
+        // Only callers that saw NATIVE_DILATED_FILTER_GRAD pass dilations; the shipped kernel would ignore them.
+        throw new Error(
+          `@road/backend ${Conv2DBackpropFilter}: dilations [${dilations}] need the native kernel (NHWC float32 on a non-shared wasm heap)`,
+        );
+      }
       return fallback.kernelFunc(args);
+    }
     const info = backend_util.computeConv2DInfo(
       x.shape as Shape4,
       filterShape as Shape4,
       strides,
-      1,
+      dilations ?? 1,
       pad,
       dimRoundingMode,
     );
@@ -285,5 +293,12 @@ export function nativeConv2dBackpropFilterConfig(addon: NativeConvAddon, fallbac
       addon.conv2dBackpropFilter(heap, xo, dyo, dw, g),
     );
   };
-  return { ...fallback, kernelName: Conv2DBackpropFilter, kernelFunc };
+  return { ...fallback, kernelName: Conv2DBackpropFilter, kernelFunc, [NATIVE_DILATED_FILTER_GRAD]: true } as KernelConfig;
 }
+
+/**
+ * Marker on a registered `Conv2DBackpropFilter` config that honours a `dilations` attribute (tfjs's kernels have
+ * none): the dilated-conv gradient (conv2d-grad.ts) then computes dW in one kernel call instead of two transposes and
+ * a forward conv.
+ */
+export const NATIVE_DILATED_FILTER_GRAD: unique symbol = Symbol.for('@road/backend:filter-grad-dilations') as never;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../init-backend.js';
+import { nativeFallbackKernel } from '../native/register-native.js';
 import { randomValues, relativeError, runKernelOn } from '../testing.js';
 import { collapseReverse, collapseSlice, collapseTranspose } from './layout.js';
 import { shippedKernel } from './register-kernels.js';
@@ -238,7 +239,15 @@ describe('BatchMatMul on wasm (explicit transposes) equals the cpu backend', () 
     [[3, 12, 5], [3, 7, 12], true, true],
     [[2, 5, 9], [9, 4], false, false],
     [[1, 9, 5], [4, 9, 6], true, false], // broadcast batch
+    // ≥ NATIVE_MATMUL_MIN_MACS with batch 1: a 1×1 conv through @road/native's GEMM when it is loaded
+    [[128, 16], [128, 4864], true, false],
+    [[1, 64, 300], [1, 300, 120], false, false],
+    [[200, 64], [180, 64], false, true],
+    [[197, 131], [133, 197], true, true],
   ];
+  it('routes large batch-1 products through the native Conv2D when @road/native is loaded', () => {
+    expect(nativeFallbackKernel('Conv2D'), 'native kernels should be registered by initBackend here').toBeDefined();
+  });
   it.each(cases.map(([a, b, ta, tb]) => [`[${a}]${ta ? 'ᵀ' : ''} · [${b}]${tb ? 'ᵀ' : ''}`, a, b, ta, tb] as const))(
     '%s',
     async (_n, a, b, transposeA, transposeB) => {
