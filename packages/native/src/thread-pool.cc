@@ -46,11 +46,17 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::drain(int worker) {
+void ThreadPool::drain(unsigned long gen, int worker) {
+  const unsigned long long tag = static_cast<unsigned long long>(gen & 0xffffffffUL) << 32;
   for (;;) {
-    int t = next_.fetch_add(1, std::memory_order_relaxed);
-    if (t >= tasks_) break;
-    (*fn_)(t, worker);
+    unsigned long long v = claim_.load(std::memory_order_acquire);
+    if ((v & ~0xffffffffULL) != tag) return;  // a newer job: this one is finished
+    const int task = static_cast<int>(v & 0xffffffffULL);
+    if (task >= tasks_.load(std::memory_order_relaxed)) return;
+    if (!claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    // Claimed a task of job `gen`, which cannot finish before this task does: fn_ is still that job's.
+    (*fn_)(task, worker);
+    done_.fetch_add(1, std::memory_order_release);
   }
 }
 
@@ -70,8 +76,7 @@ void ThreadPool::worker_loop(int id) {
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    drain(id);
-    active_.fetch_sub(1, std::memory_order_acq_rel);
+    drain(seen, id);
   }
 }
 
@@ -82,19 +87,21 @@ void ThreadPool::parallel_for(int tasks, const std::function<void(int, int)>& fn
     for (int t = 0; t < tasks; t++) fn(t, 0);
     return;
   }
+  unsigned long gen;
   {
     std::lock_guard<std::mutex> lock(mu_);
     fn_ = &fn;
-    tasks_ = tasks;
-    next_.store(0, std::memory_order_relaxed);
-    active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    tasks_.store(tasks, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    gen = generation_.load(std::memory_order_relaxed) + 1;
+    claim_.store(static_cast<unsigned long long>(gen & 0xffffffffUL) << 32, std::memory_order_release);
+    generation_.store(gen, std::memory_order_release);
   }
   wake_.notify_all();
-  drain(0);
-  // The last tasks are short: wait for the workers by polling (yielding now and then).
+  drain(gen, 0);
+  // Wait only for tasks that workers claimed and are running (they are short).
   int polls = 0;
-  while (active_.load(std::memory_order_acquire) != 0) {
+  while (done_.load(std::memory_order_acquire) != tasks) {
     ROAD_PAUSE();
     if (++polls % 64 == 0) std::this_thread::yield();
   }

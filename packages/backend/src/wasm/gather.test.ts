@@ -21,24 +21,26 @@ describe('GatherV2 on wasm (block copies) equals the cpu backend bit for bit', (
     [[3, 4, 5], [4], -1, 'float32'],
     [[4, 6], [0], 0, 'float32'], // empty index list
   ];
-  it.each(cases.map(([x, i, axis, dtype]) => [`x [${x}] ${dtype}, indices [${i}], axis ${axis}`, x, i, axis, dtype] as const))(
-    '%s',
-    async (_n, xShape, iShape, axis, dtype) => {
-      const dim = xShape[axis < 0 ? axis + xShape.length : axis];
-      const inputs = {
-        x: {
-          shape: xShape,
-          values: dtype === 'int32' ? Array.from({ length: size(xShape) }, (_, k) => k * 3 - 11) : randomValues(size(xShape), 4),
-          dtype,
-        },
-        indices: { shape: iShape, values: indexList(size(iShape), dim), dtype: 'int32' as const },
-      };
-      const wasm = await runKernelOn('wasm', 'GatherV2', inputs, { axis, batchDims: 0 });
-      const cpu = await runKernelOn('cpu', 'GatherV2', inputs, { axis, batchDims: 0 });
-      expect(wasm.shape).toEqual(cpu.shape);
-      expect(Array.from(wasm.values)).toEqual(Array.from(cpu.values));
-    },
-  );
+  it.each(
+    cases.map(([x, i, axis, dtype]) => [`x [${x}] ${dtype}, indices [${i}], axis ${axis}`, x, i, axis, dtype] as const),
+  )('%s', async (_n, xShape, iShape, axis, dtype) => {
+    const dim = xShape[axis < 0 ? axis + xShape.length : axis];
+    const inputs = {
+      x: {
+        shape: xShape,
+        values:
+          dtype === 'int32'
+            ? Array.from({ length: size(xShape) }, (_, k) => k * 3 - 11)
+            : randomValues(size(xShape), 4),
+        dtype,
+      },
+      indices: { shape: iShape, values: indexList(size(iShape), dim), dtype: 'int32' as const },
+    };
+    const wasm = await runKernelOn('wasm', 'GatherV2', inputs, { axis, batchDims: 0 });
+    const cpu = await runKernelOn('cpu', 'GatherV2', inputs, { axis, batchDims: 0 });
+    expect(wasm.shape).toEqual(cpu.shape);
+    expect(Array.from(wasm.values)).toEqual(Array.from(cpu.values));
+  });
 
   it('hand example: rows 2, 0, 2 of a 3×2 matrix', async () => {
     await tf.setBackend('wasm');

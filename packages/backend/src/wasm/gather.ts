@@ -1,4 +1,10 @@
-import { GatherV2, type GatherV2Attrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  GatherV2,
+  type GatherV2Attrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
 interface WasmHeapLike {
@@ -40,7 +46,9 @@ export function gatherRowsConfig(shipped: KernelConfig): KernelConfig {
     for (let j = 0; j < n; j++) {
       const v = idx[j];
       if (!(v >= 0 && v < dim && Number.isInteger(v)))
-        throw new Error(`@road/backend GatherV2: index ${v} (position ${j}) is outside [0, ${dim}) for axis ${axis} of x [${x.shape}]`);
+        throw new Error(
+          `@road/backend GatherV2: index ${v} (position ${j}) is outside [0, ${dim}) for axis ${axis} of x [${x.shape}]`,
+        );
     }
     const heap = backend.wasm.HEAPU8;
     const src = backend.dataIdMap.get(x.dataId).memoryOffset;
