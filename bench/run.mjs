@@ -219,6 +219,12 @@ function stepRows(title, ours, ref, isRoad) {
 }
 
 const engineName = results.road?.backend ?? results.vgg?.backend ?? results.data?.backend ?? backend;
+const nativeInfo = results.road?.native ?? results.vgg?.native ?? null;
+const nativeText = nativeInfo
+  ? nativeInfo.loaded
+    ? `; @road/native conv kernels: ${nativeInfo.threads} threads, ${nativeInfo.isa}`
+    : `; @road/native not used (${nativeInfo.reason})`
+  : '';
 const torchName = results.roadTorch?.engine ?? results.vggTorch?.engine;
 const torchThreads = results.roadTorch?.threads ?? results.vggTorch?.threads;
 if (want('road-step')) {
@@ -269,9 +275,14 @@ function profileText() {
   const body = p.topByName.map((k, i) => [String(i + 1), k.name, fmt(k.ms, 1), `${fmt((100 * k.ms) / p.stepMs, 1)}%`, String(k.calls)]);
   out.push(markdownTable(['#', 'kernel', 'ms', '% of step', 'calls'], body), '');
   out.push('Top 10 kernel calls by input shape:', '');
-  const body2 = p.topByShape.map((k, i) => [String(i + 1), k.name, k.inputShapes.map((s) => `[${s.join(',')}]`).join(' '), fmt(k.ms, 1), String(k.calls)]);
+  const body2 = p.topByShape.map((k, i) => [String(i + 1), k.name, shapesText(k.inputShapes), fmt(k.ms, 1), String(k.calls)]);
   out.push(markdownTable(['#', 'kernel', 'input shapes', 'ms', 'calls'], body2));
   return out.join('\n');
+}
+/** Input shapes of one kernel call for the profile table; a long list (the fused Adam's) is cut after 4. */
+function shapesText(shapes) {
+  const one = (s) => (s ? `[${s.join(',')}]` : '–');
+  return shapes.length > 6 ? `${shapes.slice(0, 4).map(one).join(' ')} … (${shapes.length} inputs)` : shapes.map(one).join(' ');
 }
 const profile = profileText();
 
@@ -280,7 +291,7 @@ const meta = [
   `- command: \`node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\``,
   `- date: ${started.toISOString().replace('T', ' ').slice(0, 16)} UTC; commit ${commit}`,
   `- machine: ${cpuModel()}, nproc ${nproc()}; load average (1/5/15 min) ${loadStart} at start, ${loadEnd} at end`,
-  `- node ${process.version}; backend ${engineName}${torchName ? `; ${torchName}, torch threads ${torchThreads}` : ''}${results.confusion?.numpy?.engine ? `; ${results.confusion.numpy.engine}` : ''}`,
+  `- node ${process.version}; backend ${engineName}${nativeText}${torchName ? `; ${torchName}, torch threads ${torchThreads}` : ''}${results.confusion?.numpy?.engine ? `; ${results.confusion.numpy.engine}` : ''}`,
   `- wall time ${seconds.toFixed(0)} s${quick ? ' (--quick: fewer repetitions)' : ''}`,
 ].join('\n');
 

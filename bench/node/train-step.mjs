@@ -284,6 +284,7 @@ parts.dispose();
 emit({
   bench: `train-step:${netName}`,
   backend: engine.name,
+  native: engine.native ?? null,
   net: config.net.name,
   shapes: { source: [ns, H, W, 3], target: [nt, H, W, 3], features: [fh, fw, fc], grid: config.grid },
   config: { lambda: config.lambda, optimizer: config.optimizer.name, lr: config.optimizer.lr, flip: config.flip, crop: config.crop },

@@ -6,6 +6,8 @@ import { RoadError, EXIT } from './errors.js';
 export interface EngineInfo {
   name: string;
   skipped: { name: string; reason: string }[];
+  /** @road/native's conv kernels on wasm: threads and micro-kernel when loaded, else why not. */
+  native?: { loaded: boolean; reason: string; threads: number | null; isa: string | null };
 }
 
 let current: { key: string; info: EngineInfo } | null = null;
@@ -19,7 +21,13 @@ export async function ensureEngine(backend: string, log: (line: string) => void 
   let info: EngineInfo;
   try {
     const r = await initBackend(backend === 'auto' ? { log } : { prefer: backend as never, log });
-    info = { name: r.name, skipped: r.skipped.map((s) => ({ name: s.name, reason: s.reason })) };
+    info = {
+      name: r.name,
+      skipped: r.skipped.map((s) => ({ name: s.name, reason: s.reason })),
+      ...(r.native
+        ? { native: { loaded: r.native.loaded, reason: r.native.reason, threads: r.native.threads, isa: r.native.isa } }
+        : {}),
+    };
   } catch (e) {
     throw new RoadError(`backend "${backend}" cannot be used: ${(e as Error).message}`, EXIT.badInput);
   }
