@@ -30,7 +30,15 @@ function matMulAsNativeConv(run: RunKernel, a: TensorInfo, b: TensorInfo): Tenso
   // Rank 2 (as the engine passes tf.matMul of matrices) or rank 3 with batch 1.
   const [ba, m, k] = a.shape.length === 3 ? a.shape : [1, ...a.shape];
   const [bb, k2, n] = b.shape.length === 3 ? b.shape : [1, ...b.shape];
-  if (ba !== 1 || bb !== 1 || k !== k2 || k < NATIVE_MATMUL_MIN_INNER || m * n * k < NATIVE_MATMUL_MIN_MACS) return null;
+  if (
+    ba !== 1 ||
+    bb !== 1 ||
+    k !== k2 ||
+    k < NATIVE_MATMUL_MIN_INNER ||
+    m < NATIVE_MATMUL_MIN_INNER ||
+    m * n * k < NATIVE_MATMUL_MIN_MACS
+  )
+    return null;
   const x = run('Reshape', { x: a }, { shape: [1, 1, m, k] });
   const w = run('Reshape', { x: b }, { shape: [1, 1, k, n] });
   const y = run(Conv2D, { x, filter: w }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 });

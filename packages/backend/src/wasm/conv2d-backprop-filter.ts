@@ -45,10 +45,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * the transposed copies and the conv's packed filter then take about `chunkBytes` at a time instead of three
  * copies of x and dy (a 2×320×640×64 layer: ~100 MB instead of ~400 MB at the backward pass's peak).
  */
-export function conv2dBackpropFilterAsConv(
-  backendName: string,
-  options: { chunkBytes?: number } = {},
-): KernelFunc {
+export function conv2dBackpropFilterAsConv(backendName: string, options: { chunkBytes?: number } = {}): KernelFunc {
   const chunkBytes = options.chunkBytes ?? DW_CHUNK_BYTES;
   return ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
@@ -88,26 +85,39 @@ export function conv2dBackpropFilterAsConv(
       if (a > 0 || b < h || right < 0) {
         xs = run(Slice, { x }, { begin: [0, a, 0, 0], size: [n, b - a, w + Math.min(0, right), ci] });
       }
-      const dys = o0 > 0 || o1 < oh ? run(Slice, { x: dy }, { begin: [0, o0, 0, 0], size: [n, o1 - o0, info.outWidth, co] }) : dy;
+      const dys =
+        o0 > 0 || o1 < oh ? run(Slice, { x: dy }, { begin: [0, o0, 0, 0], size: [n, o1 - o0, info.outWidth, co] }) : dy;
       const xT = run(Transpose, { x: xs }, { perm: [3, 1, 2, 0] });
       const dyT = run(Transpose, { x: dys }, { perm: [1, 2, 0, 3] });
-      return run(Conv2D, { x: xT, filter: dyT }, {
-        strides: [1, 1],
-        dilations: [sh, sw],
-        pad: [
-          [0, 0],
-          [bandTop, bottom],
-          [left, Math.max(0, right)],
-          [0, 0],
-        ],
-        dataFormat: 'NHWC',
-      });
+      return run(
+        Conv2D,
+        { x: xT, filter: dyT },
+        {
+          strides: [1, 1],
+          dilations: [sh, sw],
+          pad: [
+            [0, 0],
+            [bandTop, bottom],
+            [left, Math.max(0, right)],
+            [0, 0],
+          ],
+          dataFormat: 'NHWC',
+        },
+      );
     };
     // Large inputs: bands of output rows, summed, so the transposed copies (and XNNPACK's packed copy of dyᵀ)
     // stay ~chunkBytes instead of 3× the size of x and dy at once.
-    const bands = Math.min(oh, Math.max(1, Math.ceil(((x.shape.reduce((p, v) => p * v, 1) + dy.shape.reduce((p, v) => p * v, 1)) * 4) / chunkBytes)));
+    const bands = Math.min(
+      oh,
+      Math.max(
+        1,
+        Math.ceil(((x.shape.reduce((p, v) => p * v, 1) + dy.shape.reduce((p, v) => p * v, 1)) * 4) / chunkBytes),
+      ),
+    );
     if (bands === 1) {
-      return withKernels(backend, backendName, (run) => run(Transpose, { x: band(run, 0, oh) }, { perm: [1, 2, 0, 3] }));
+      return withKernels(backend, backendName, (run) =>
+        run(Transpose, { x: band(run, 0, oh) }, { perm: [1, 2, 0, 3] }),
+      );
     }
     let acc: TensorInfo | null = null;
     try {

@@ -76,30 +76,38 @@ function phaseStackedBackpropInput(run: RunKernel, dy: TensorInfo, filter: Tenso
   const colsP = Math.floor((g.left + g.w - 1) / s) - p0 + 1;
   const pads = [t - 1 - q0, q0 + rowsQ - g.oh, u - 1 - p0, p0 + colsP - g.ow];
   if (pads.some((p) => p < 0)) return null;
-  const ext = run(PadV2, { x: filter }, {
-    paddings: [
-      [0, t * s - g.kh],
-      [0, u * s - g.kw],
-      [0, 0],
-      [0, 0],
-    ],
-    constantValue: 0,
-  });
+  const ext = run(
+    PadV2,
+    { x: filter },
+    {
+      paddings: [
+        [0, t * s - g.kh],
+        [0, u * s - g.kw],
+        [0, 0],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   const split = run(Reshape, { x: ext }, { shape: [t, s, u, s, g.ci, g.co] });
   const flipped = run(Reverse, { x: split }, { dims: [0, 2] });
   const ordered = run(Transpose, { x: flipped }, { perm: [0, 2, 5, 1, 3, 4] });
   const stacked = run(Reshape, { x: ordered }, { shape: [t, u, g.co, s * s * g.ci] });
-  const phases = run(Conv2D, { x: dy, filter: stacked }, {
-    strides: [1, 1],
-    dilations: [1, 1],
-    pad: [
-      [0, 0],
-      [pads[0], pads[1]],
-      [pads[2], pads[3]],
-      [0, 0],
-    ],
-    dataFormat: 'NHWC',
-  });
+  const phases = run(
+    Conv2D,
+    { x: dy, filter: stacked },
+    {
+      strides: [1, 1],
+      dilations: [1, 1],
+      pad: [
+        [0, 0],
+        [pads[0], pads[1]],
+        [pads[2], pads[3]],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+    },
+  );
   // DepthToSpace(s) as reshape → rank-4 transpose → reshape (the wasm DepthToSpace kernel is ~50× slower):
   // [N·Q, P, s(φ), s·Ci] → [N·Q, s(φ), P, s·Ci] = [N, Q·s, P·s, Ci] in memory order.
   const grouped = run(Reshape, { x: phases }, { shape: [g.n * rowsQ, colsP, s, s * g.ci] });
@@ -165,17 +173,21 @@ export function conv2dBackpropInputAsConv(
       const d = sh > 1 || sw > 1 ? zeroInsert(run, dy, sh, sw) : dy;
       const rows = fullCorrelationPads(h, d.shape[1], kh, top);
       const cols = fullCorrelationPads(w, d.shape[2], kw, left);
-      const out = run(Conv2D, { x: d, filter: wT }, {
-        strides: [1, 1],
-        dilations: [1, 1],
-        pad: [
-          [0, 0],
-          [rows.before, rows.after],
-          [cols.before, cols.after],
-          [0, 0],
-        ],
-        dataFormat: 'NHWC',
-      });
+      const out = run(
+        Conv2D,
+        { x: d, filter: wT },
+        {
+          strides: [1, 1],
+          dilations: [1, 1],
+          pad: [
+            [0, 0],
+            [rows.before, rows.after],
+            [cols.before, cols.after],
+            [0, 0],
+          ],
+          dataFormat: 'NHWC',
+        },
+      );
       if (out.shape[1] === h && out.shape[2] === w) return out;
       return run(Slice, { x: out }, { begin: [0, rows.crop, cols.crop, 0], size: [n, h, w, ci] });
     });

@@ -30,16 +30,39 @@ for (const [h, w] of [
   }
 }
 cases.push(
-  { h: 7, w: 9, k: [3, 3], s: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  {
+    h: 7,
+    w: 9,
+    k: [3, 3],
+    s: 2,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { h: 7, w: 9, k: [3, 3], s: 1, pad: 1 },
   { h: 7, w: 9, k: [3, 5], s: [2, 1], pad: 'same' },
   { h: 9, w: 7, k: [2, 3], s: [1, 2], pad: 'valid' },
   { h: 11, w: 10, k: [3, 3], s: 3, pad: 'same' },
   // top padding 2 > (taps − 1): the polyphase split would need negative padding → zero-insert fallback
-  { h: 7, w: 9, k: [3, 3], s: 2, pad: [[0, 0], [2, 1], [2, 0], [0, 0]] },
+  {
+    h: 7,
+    w: 9,
+    k: [3, 3],
+    s: 2,
+    pad: [
+      [0, 0],
+      [2, 1],
+      [2, 0],
+      [0, 0],
+    ],
+  },
 );
 
-const label = (c: Case) => `x ${N}×${c.h}×${c.w}×${CI}, filter ${c.k.join('×')} ${CI}→${CO}, stride ${c.s}, pad ${JSON.stringify(c.pad)}`;
+const label = (c: Case) =>
+  `x ${N}×${c.h}×${c.w}×${CI}, filter ${c.k.join('×')} ${CI}→${CO}, stride ${c.s}, pad ${JSON.stringify(c.pad)}`;
 
 function geometry(c: Case) {
   const xShape: [number, number, number, number] = [N, c.h, c.w, CI];
@@ -103,7 +126,11 @@ describe('Conv2DBackpropFilter on wasm in bands of output rows (large-input path
     const x = tf.tensor4d(randomValues(2 * 7 * 9 * 3, 7), [2, 7, 9, 3]);
     const dy = tf.tensor4d(randomValues(2 * 4 * 5 * 5, 8), [2, 4, 5, 5]);
     const buffers = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
-    const out = banded({ inputs: { x, dy }, backend: tf.backend(), attrs: { strides: 2, pad: 'same', filterShape: [3, 3, 3, 5] } as never });
+    const out = banded({
+      inputs: { x, dy },
+      backend: tf.backend(),
+      attrs: { strides: 2, pad: 'same', filterShape: [3, 3, 3, 5] } as never,
+    });
     tf.backend().disposeData((out as tf.TensorInfo).dataId);
     expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(buffers);
     tf.dispose([x, dy]);
@@ -144,7 +171,11 @@ describe('registration', () => {
       const filter = tf.tensor4d(randomValues(tf.util.sizeFromShape(fShape), 6), fShape);
       const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: xShape };
       const a = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as never) as tf.Tensor;
-      const out = shipped?.kernelFunc({ inputs: { dy, filter }, backend: tf.backend(), attrs: attrs as never }) as tf.TensorInfo;
+      const out = shipped?.kernelFunc({
+        inputs: { dy, filter },
+        backend: tf.backend(),
+        attrs: attrs as never,
+      }) as tf.TensorInfo;
       const b = tf.engine().makeTensorFromTensorInfo(out);
       return [a.dataSync(), b.dataSync()];
     });

@@ -59,16 +59,20 @@ export function depthwiseBackpropInputAsConv(backendName: string): KernelFunc {
       const d = sh > 1 || sw > 1 ? zeroInsert(run, dy, sh, sw) : dy;
       const rows = fullCorrelationPads(h, d.shape[1], kh, info.padInfo.top);
       const cols = fullCorrelationPads(w, d.shape[2], kw, info.padInfo.left);
-      let out = run(DepthwiseConv2dNative, { x: d, filter: wT }, {
-        strides: [1, 1],
-        dilations: [1, 1],
-        pad: [
-          [0, 0],
-          [rows.before, rows.after],
-          [cols.before, cols.after],
-          [0, 0],
-        ],
-      });
+      let out = run(
+        DepthwiseConv2dNative,
+        { x: d, filter: wT },
+        {
+          strides: [1, 1],
+          dilations: [1, 1],
+          pad: [
+            [0, 0],
+            [rows.before, rows.after],
+            [cols.before, cols.after],
+            [0, 0],
+          ],
+        },
+      );
       if (out.shape[1] !== h || out.shape[2] !== w) {
         out = run(Slice, { x: out }, { begin: [0, rows.crop, cols.crop, 0], size: [n, h, w, c * m] });
       }
@@ -112,26 +116,34 @@ export function depthwiseBackpropFilterAsConv(backendName: string): KernelFunc {
     return withKernels(backend, backendName, (run) => {
       let xs = x;
       if (bottom < 0 || right < 0) {
-        xs = run(Slice, { x }, {
-          begin: [0, 0, 0, 0],
-          size: [n, h + Math.min(0, bottom), w + Math.min(0, right), c],
-        });
+        xs = run(
+          Slice,
+          { x },
+          {
+            begin: [0, 0, 0, 0],
+            size: [n, h + Math.min(0, bottom), w + Math.min(0, right), c],
+          },
+        );
       }
       const xT = run(Transpose, { x: xs }, { perm: [1, 2, 0, 3] });
       const xHat = run(Reshape, { x: xT }, { shape: [1, xs.shape[1], xs.shape[2], n * c] });
       const dy5 = run(Reshape, { x: dy }, { shape: [n, oh, ow, c, m] });
       const dyT = run(Transpose, { x: dy5 }, { perm: [1, 2, 0, 3, 4] });
       const fHat = run(Reshape, { x: dyT }, { shape: [oh, ow, n * c, m] });
-      const out = run(DepthwiseConv2dNative, { x: xHat, filter: fHat }, {
-        strides: [1, 1],
-        dilations: [sh, sw],
-        pad: [
-          [0, 0],
-          [top, Math.max(0, bottom)],
-          [left, Math.max(0, right)],
-          [0, 0],
-        ],
-      });
+      const out = run(
+        DepthwiseConv2dNative,
+        { x: xHat, filter: fHat },
+        {
+          strides: [1, 1],
+          dilations: [sh, sw],
+          pad: [
+            [0, 0],
+            [top, Math.max(0, bottom)],
+            [left, Math.max(0, right)],
+            [0, 0],
+          ],
+        },
+      );
       const perBatch = run(Reshape, { x: out }, { shape: [kh, kw, n, c * m] });
       const summed = run(Sum, { x: perBatch }, { axis: [2], keepDims: false });
       return run(Reshape, { x: summed }, { shape: [kh, kw, c, m] });

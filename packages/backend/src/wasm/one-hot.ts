@@ -29,16 +29,26 @@ export function oneHotAnyDtypeConfig(shipped: KernelConfig): KernelConfig {
       const backend = args.backend as KernelBackend;
       const scalars: TensorInfo[] = [];
       const scalar = (v: number): TensorInfo => {
-        const t = { dataId: backend.write(new Float32Array([v]), [], 'float32'), shape: [], dtype: 'float32' as DataType };
+        const t = {
+          dataId: backend.write(new Float32Array([v]), [], 'float32'),
+          shape: [],
+          dtype: 'float32' as DataType,
+        };
         scalars.push(t);
         return t;
       };
       try {
         return withKernels(backend, shipped.backendName, (run) => {
-          const bits = shipped.kernelFunc({ ...args, attrs: { ...args.attrs, dtype: 'int32', onValue: 1, offValue: 0 } }) as TensorInfo;
+          const bits = shipped.kernelFunc({
+            ...args,
+            attrs: { ...args.attrs, dtype: 'int32', onValue: 1, offValue: 0 },
+          }) as TensorInfo;
           scalars.push(bits);
           const h = run(Cast, { x: bits }, { dtype: 'float32' });
-          const scaled = onValue === 1 && offValue === 0 ? h : run(Add, { a: run(Multiply, { a: h, b: scalar(onValue - offValue) }), b: scalar(offValue) });
+          const scaled =
+            onValue === 1 && offValue === 0
+              ? h
+              : run(Add, { a: run(Multiply, { a: h, b: scalar(onValue - offValue) }), b: scalar(offValue) });
           return dtype === 'float32' ? scaled : run(Cast, { x: scaled }, { dtype });
         });
       } finally {

@@ -4,17 +4,17 @@ import {
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
   FusedBatchNorm,
   GatherV2,
-  DepthwiseConv2dNativeBackpropInput,
   getKernel,
   Identity,
   type KernelConfig,
   OneHot,
-  registerKernel,
   ResizeBilinearGrad,
   ResizeNearestNeighborGrad,
   Reverse,
+  registerKernel,
   Slice,
   Transpose,
   UnsortedSegmentSum,
@@ -23,13 +23,13 @@ import {
 import { withNativeKernelsLifted } from '../native/register-native.js';
 import { resizeGradConfig } from '../resize-grad.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { batchNormChannelsLastConfig } from './batch-norm.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropConfigs } from './depthwise-conv2d-backprop.js';
+import { gatherRowsConfig } from './gather.js';
 import { castConfig, identitySharedConfig } from './identity-cast.js';
 import { reverseConfig, sliceConfig, transposeConfig } from './layout.js';
-import { batchNormChannelsLastConfig } from './batch-norm.js';
-import { gatherRowsConfig } from './gather.js';
 import { oneHotAnyDtypeConfig } from './one-hot.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -66,21 +66,35 @@ interface KernelPlan {
  * - wasm: Identity and same-dtype Cast share the buffer instead of copying it (every tensor a gradient saves is
  *   cloned: the copies doubled a training step's activation memory); Cast to bool is x ≠ 0 as on cpu;
  * - wasm: GatherV2 as block copies in the heap (the shipped one copies element by element: 30× slower on rows);
- * - wasm: FusedBatchNorm with per-channel parameters as one x·a[c] + b[c] pass (~5× the shipped kernel).
+ * - wasm: FusedBatchNorm with per-channel parameters as x·a[c] + b[c] (~2× the shipped kernel).
+ *   (Tried and dropped: Sum over leading axes as ones·X on XNNPACK's GEMM — 8× faster on a reused X, 2× slower in
+ *   a training step, where every X is new and XNNPACK packs it first.)
  */
 function plans(backendName: string): KernelPlan[] {
   if (backendName === 'cpu') {
     // Never delegate on cpu: its bilinear gradient has a wrong shape, its nearest one is wrong for batch > 1.
     return [
-      { kernelName: ResizeBilinearGrad, replace: true, make: () => resizeGradConfig('bilinear', backendName, undefined) },
-      { kernelName: ResizeNearestNeighborGrad, replace: true, make: () => resizeGradConfig('nearest', backendName, undefined) },
+      {
+        kernelName: ResizeBilinearGrad,
+        replace: true,
+        make: () => resizeGradConfig('bilinear', backendName, undefined),
+      },
+      {
+        kernelName: ResizeNearestNeighborGrad,
+        replace: true,
+        make: () => resizeGradConfig('nearest', backendName, undefined),
+      },
     ];
   }
   if (backendName === 'wasm') {
     const [dwInput, dwFilter] = depthwiseBackpropConfigs(backendName);
     return [
       { kernelName: ResizeBilinearGrad, replace: true, make: (s) => resizeGradConfig('bilinear', backendName, s) },
-      { kernelName: ResizeNearestNeighborGrad, replace: true, make: (s) => resizeGradConfig('nearest', backendName, s) },
+      {
+        kernelName: ResizeNearestNeighborGrad,
+        replace: true,
+        make: (s) => resizeGradConfig('nearest', backendName, s),
+      },
       { kernelName: OneHot, replace: true, make: (s) => (s == null ? undefined : oneHotAnyDtypeConfig(s)) },
       { kernelName: Conv2DBackpropFilter, replace: false, make: () => conv2dBackpropFilterConfig(backendName) },
       { kernelName: Conv2DBackpropInput, replace: true, make: () => conv2dBackpropInputConfig(backendName) },
@@ -94,7 +108,11 @@ function plans(backendName: string): KernelPlan[] {
       { kernelName: Identity, replace: true, make: (s) => (s == null ? undefined : identitySharedConfig(s)) },
       { kernelName: Cast, replace: true, make: (s) => (s == null ? undefined : castConfig(s)) },
       { kernelName: GatherV2, replace: true, make: (s) => (s == null ? undefined : gatherRowsConfig(s)) },
-      { kernelName: FusedBatchNorm, replace: true, make: (s) => (s == null ? undefined : batchNormChannelsLastConfig(s)) },
+      {
+        kernelName: FusedBatchNorm,
+        replace: true,
+        make: (s) => (s == null ? undefined : batchNormChannelsLastConfig(s)),
+      },
     ];
   }
   return [];

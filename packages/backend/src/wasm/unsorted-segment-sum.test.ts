@@ -54,7 +54,9 @@ describe('UnsortedSegmentSum on wasm', () => {
         const r1 = tf.tensor2d(weights.slice(36), [7, 5]);
         const i0 = tf.tensor1d([6, 0, 0, 3, 6, 6, 1, 2, 0], 'int32');
         const i1 = tf.tensor1d([3, 3, 0, 1, 3], 'int32');
-        const g = tf.grad((q: tf.Tensor) => tf.add(tf.sum(tf.mul(tf.gather(q, i0), r0)), tf.sum(tf.mul(tf.gather(q, i1, 1), r1))));
+        const g = tf.grad((q: tf.Tensor) =>
+          tf.add(tf.sum(tf.mul(tf.gather(q, i0), r0)), tf.sum(tf.mul(tf.gather(q, i1, 1), r1))),
+        );
         return g(p).dataSync();
       });
     };

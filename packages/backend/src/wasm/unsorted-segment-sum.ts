@@ -48,8 +48,15 @@ export function unsortedSegmentSumAsScatter(backendName: string): KernelFunc {
         if (keep.length === ids.length) {
           indices = run(Reshape, { x: segmentIds }, { shape: [ids.length, 1] });
         } else {
-          updates = run(GatherV2, { x, indices: write(Int32Array.from(keep), [keep.length]) }, { axis: 0, batchDims: 0 });
-          indices = write(Int32Array.from(keep, (i) => ids[i]), [keep.length, 1]);
+          updates = run(
+            GatherV2,
+            { x, indices: write(Int32Array.from(keep), [keep.length]) },
+            { axis: 0, batchDims: 0 },
+          );
+          indices = write(
+            Int32Array.from(keep, (i) => ids[i]),
+            [keep.length, 1],
+          );
         }
         return run(ScatterNd, { indices, updates }, { shape: [numSegments, ...x.shape.slice(1)] });
       });

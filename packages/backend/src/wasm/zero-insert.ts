@@ -11,16 +11,20 @@ import type { RunKernel } from './call-kernel.js';
 export function zeroInsert(run: RunKernel, x: TensorInfo, sh: number, sw: number): TensorInfo {
   const [n, h, w, c] = x.shape;
   const x6 = run(Reshape, { x }, { shape: [n, h, 1, w, 1, c] });
-  const padded = run(PadV2, { x: x6 }, {
-    paddings: [
-      [0, 0],
-      [0, 0],
-      [0, sh - 1],
-      [0, 0],
-      [0, sw - 1],
-      [0, 0],
-    ],
-    constantValue: 0,
-  });
+  const padded = run(
+    PadV2,
+    { x: x6 },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   return run(Reshape, { x: padded }, { shape: [n, h * sh, w * sw, c] });
 }
