@@ -93,8 +93,11 @@ function inputArgs(c: Case) {
   return { xShape, inputs, attrs };
 }
 
+// These cases test the wasm formulations (the fallback of @road/native's kernels), so native kernels stay off here;
+// packages/backend/src/native/native-conv.test.ts tests the native ones on the same kinds of cases.
 beforeAll(async () => {
-  await initBackend({ prefer: 'wasm' });
+  const report = await initBackend({ prefer: 'wasm', native: false });
+  expect(report.native?.loaded).toBe(false);
 });
 
 describe('Conv2DBackpropFilter on wasm (forward-conv formulation) equals the cpu backend', () => {
