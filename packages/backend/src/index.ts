@@ -102,6 +102,7 @@ export {
 } from './native/register-native.js';
 export {
   DEFAULT_NATIVE_RULES,
+  NATIVE_DILATED_FILTER_GRAD,
   NATIVE_DX_MAX_WASTE,
   type NativeConvAddon,
   type NativeRules,
