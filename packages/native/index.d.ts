@@ -52,6 +52,12 @@ export interface RoadNativeAddon {
   info(): NativeInfo;
   /** Sets the thread count (0 = default: ROAD_NATIVE_THREADS or the core count) and/or the micro-kernel. */
   configure(options: { threads?: number; isa?: 'generic' | 'avx2-fma' | 'best' }): NativeInfo;
+  /**
+   * One Adam step for many variables on the heap: `table` holds 8 numbers per variable (byte offsets of x, m, v, g,
+   * x', m', v' and the element count), `constants` [β₁, 1−β₁, β₂, 1−β₂, 1−β₁ᵗ, 1−β₂ᵗ, ε, −lr] as float32 values.
+   * Every intermediate is rounded to float32 in tfjs's AdamOptimizer order (bit-equal to the stock update).
+   */
+  adam(heap: ArrayBuffer, table: Float64Array, constants: Float64Array): void;
 }
 
 /** What {@link RoadNativeAddon.info} reports. */

@@ -1,5 +1,6 @@
 // N-API entry points. Every kernel takes one ArrayBuffer (the tfjs wasm heap, or any buffer) and byte offsets
 // of its tensors in it, so the wasm backend's tensors are read and written in place (no copies).
+#include <cmath>
 #include <node_api.h>
 
 #include <cstdlib>
@@ -185,6 +186,65 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   });
 }
 
+// adam(heap, table: Float64Array [xOff, mOff, vOff, gOff, oxOff, omOff, ovOff, count] per variable,
+//      consts: Float64Array [b1, omb1, b2, omb2, d1, d2, eps, nlr] (float32 values))
+// One Adam step, every intermediate rounded to float32 in the order of tfjs's AdamOptimizer: the result equals the
+// stock op-by-op update on a float32 backend bit for bit (float32 +, ×, ÷, √ are correctly rounded, as JS's
+// Math.fround of the double result is; no FMA contraction in this function).
+__attribute__((optimize("fp-contract=off"))) void adam_arrays(const float* x, const float* m, const float* v,
+                                                               const float* g, float* ox, float* om, float* ov,
+                                                               size_t n, const float* c) {
+  const float b1 = c[0], omb1 = c[1], b2 = c[2], omb2 = c[3], d1 = c[4], d2 = c[5], eps = c[6], nlr = c[7];
+  for (size_t j = 0; j < n; j++) {
+    const float gj = g[j];
+    const float p1 = m[j] * b1, p2 = gj * omb1;
+    const float mj = p1 + p2;
+    const float q1 = v[j] * b2, gg = gj * gj, q2 = gg * omb2;
+    const float vj = q1 + q2;
+    const float mh = mj / d1, vh = vj / d2;
+    const float den = std::sqrt(vh) + eps;
+    const float ratio = mh / den;
+    const float upd = ratio * nlr;
+    ox[j] = upd + x[j];
+    om[j] = mj;
+    ov[j] = vj;
+  }
+}
+
+const double* doubles_of(napi_env env, napi_value v, size_t* len, const char* what) {
+  bool is_ta = false;
+  CHECK_NAPI(env, napi_is_typedarray(env, v, &is_ta));
+  napi_typedarray_type type;
+  void* data = nullptr;
+  if (is_ta) CHECK_NAPI(env, napi_get_typedarray_info(env, v, &type, len, &data, nullptr, nullptr));
+  if (!is_ta || type != napi_float64_array) throw Fail{std::string(what) + " must be a Float64Array"};
+  return static_cast<const double*>(data);
+}
+
+napi_value Adam(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args_of(env, info, 3);
+    Heap h = heap_of(env, a[0]);
+    size_t rows = 0, nc = 0;
+    const double* table = doubles_of(env, a[1], &rows, "adam table");
+    const double* cd = doubles_of(env, a[2], &nc, "adam constants");
+    if (rows % 8 != 0) throw Fail{"adam table: 8 numbers per variable expected"};
+    if (nc != 8) throw Fail{"adam constants: 8 numbers expected [b1, omb1, b2, omb2, d1, d2, eps, nlr]"};
+    float c[8];
+    for (int i = 0; i < 8; i++) c[i] = static_cast<float>(cd[i]);
+    for (size_t r = 0; r < rows; r += 8) {
+      const double cnt = table[r + 7];
+      if (!(cnt >= 0) || cnt != static_cast<double>(static_cast<size_t>(cnt))) throw Fail{"adam table: bad count"};
+      const size_t n = static_cast<size_t>(cnt);
+      adam_arrays(floats_at(h, table[r], n, "adam x"), floats_at(h, table[r + 1], n, "adam m"),
+                  floats_at(h, table[r + 2], n, "adam v"), floats_at(h, table[r + 3], n, "adam g"),
+                  floats_at(h, table[r + 4], n, "adam x out"), floats_at(h, table[r + 5], n, "adam m out"),
+                  floats_at(h, table[r + 6], n, "adam v out"), n, c);
+    }
+    return undefined(env);
+  });
+}
+
 napi_value make_info(napi_env env) {
   napi_value obj, threads, isa, best;
   CHECK_NAPI(env, napi_create_object(env, &obj));
@@ -254,6 +314,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../init-backend.js';
+import { activeNativeAddon } from '../native/register-native.js';
 import { createFusedAdam, FUSED_ADAM_KERNEL, FusedAdamOptimizer, type FusedAdamMode } from './adam.js';
 
 beforeAll(async () => {
@@ -171,5 +172,17 @@ describe('FusedAdamOptimizer on a backend without the kernel', () => {
     opt.dispose();
     createFusedAdam(0.01).dispose(); // registers again
     expect(tf.getKernel(FUSED_ADAM_KERNEL, 'cpu')).toBeDefined();
+  });
+});
+
+describe('FusedAdamOptimizer through @road/native on wasm', () => {
+  it('gives bit for bit the values of the JS kernel on cpu (same float32 arithmetic in C++)', async () => {
+    expect(activeNativeAddon()?.adam, 'the native addon (with adam) should be loaded by initBackend').toBeDefined();
+    await tf.setBackend('cpu');
+    const js = run(() => createFusedAdam(0.01), 20, { step: 4, index: 1 });
+    await tf.setBackend('wasm');
+    const native = run(() => createFusedAdam(0.01), 20, { step: 4, index: 1 });
+    expect(native.values).toEqual(js.values);
+    expect(native.acc).toEqual(js.acc);
   });
 });

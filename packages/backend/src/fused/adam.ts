@@ -1,8 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { activeNativeAddon } from '../native/register-native.js';
 
 type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 type NamedGradient = Extract<VariableGradients, unknown[]>[number];
+
 import { ensureFusedKernel, type FusedBackendName, fusedKernelAvailable, kernelIO } from './kernel-io.js';
 
 /** Name of the fused Adam kernel (cpu and wasm). */
@@ -29,6 +31,17 @@ interface AdamInternals {
 }
 
 const f = Math.fround;
+
+/** The wasm heap's ArrayBuffer (null when it is a SharedArrayBuffer: the native addon takes plain buffers only). */
+function wasmHeapBuffer(backend: object): ArrayBuffer | null {
+  const buf = (backend as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer;
+  return buf instanceof ArrayBuffer ? buf : null;
+}
+
+/** Byte offset of a tensor's data in the wasm heap. */
+function wasmOffset(backend: object, t: TensorInfo): number {
+  return (backend as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(t.dataId).memoryOffset;
+}
 
 /**
  * One Adam step over flat arrays, rounding every intermediate to float32 in the order of tfjs's
@@ -101,6 +114,24 @@ function fusedAdamKernel(backendName: FusedBackendName): KernelFunc {
         }
       }
       outs.push(io.alloc(x.shape, 'float32'), io.alloc(x.shape, 'float32'), io.alloc(x.shape, 'float32'));
+    }
+    const addon = backendName === 'wasm' ? activeNativeAddon() : null;
+    const heap = addon?.adam ? wasmHeapBuffer(backend) : null;
+    if (addon?.adam && heap) {
+      // @road/native: the same float32 arithmetic in C++ (~10× the JS loop), in place on the wasm heap.
+      const table = new Float64Array(8 * count);
+      for (let i = 0; i < count; i++) {
+        const offs = [
+          ...['x', 'm', 'v', 'g'].map((k) => ins[`${k}${i}`] as TensorInfo),
+          ...outs.slice(3 * i, 3 * i + 3),
+        ];
+        offs.forEach((t, q) => {
+          table[8 * i + q] = wasmOffset(backend, t);
+        });
+        table[8 * i + 7] = (ins[`x${i}`] as TensorInfo).shape.reduce((p, d) => p * d, 1);
+      }
+      addon.adam(heap, table, Float64Array.from([c.b1, c.omb1, c.b2, c.omb2, c.d1, c.d2, c.eps, c.nlr]));
+      return outs;
     }
     for (let i = 0; i < count; i++) {
       const vw = (k: string) => io.view(ins[`${k}${i}`] as TensorInfo) as Float32Array;

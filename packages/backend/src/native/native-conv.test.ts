@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../init-backend.js';
 import { randomValues, relativeError, runKernelFuncOn, runKernelOn } from '../testing.js';
+import { registerTrainingKernels, shippedKernel, unregisterTrainingKernels } from '../wasm/register-kernels.js';
 import {
   type NativeConvAddon,
   nativeConv2dBackpropFilterConfig,
@@ -10,7 +11,6 @@ import {
   nativeConv2dConfig,
   nativeFusedConv2dConfig,
 } from './native-conv.js';
-import { registerTrainingKernels, shippedKernel, unregisterTrainingKernels } from '../wasm/register-kernels.js';
 import { loadRoadNative, NATIVE_KERNEL_NAMES, nativeFallbackKernel, registerNativeKernels } from './register-native.js';
 
 // The native package's build status decides whether the addon must be there: when `turbo run build` built it,

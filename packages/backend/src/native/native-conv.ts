@@ -18,6 +18,8 @@ export interface NativeConvAddon {
   conv2d(heap: ArrayBuffer, x: number, w: number, bias: number, y: number, geometry: number[], relu: boolean): void;
   conv2dBackpropInput(heap: ArrayBuffer, dy: number, w: number, dx: number, geometry: number[]): void;
   conv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, geometry: number[]): void;
+  /** One Adam step for many variables (rows of 8: x, m, v, g, x', m', v' byte offsets and the count); absent in old builds. */
+  adam?(heap: ArrayBuffer, table: Float64Array, constants: Float64Array): void;
   info(): { threads: number; isa: string; bestIsa: string };
   configure(options: { threads?: number; isa?: string }): { threads: number; isa: string; bestIsa: string };
 }
@@ -264,7 +266,8 @@ export function nativeConv2dBackpropFilterConfig(addon: NativeConvAddon, fallbac
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
     const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations } =
       args.attrs as unknown as Conv2DBackpropFilterAttrs & { dilations?: number | [number, number] };
-    const dilated = dilations != null && !(Array.isArray(dilations) ? dilations.every((d) => d === 1) : dilations === 1);
+    const dilated =
+      dilations != null && !(Array.isArray(dilations) ? dilations.every((d) => d === 1) : dilations === 1);
     if (!heapIsArrayBuffer(args.backend) || !isNHWC(dataFormat) || x.dtype !== 'float32' || dy.dtype !== 'float32') {
       if (dilated) {
         // Only callers that saw NATIVE_DILATED_FILTER_GRAD pass dilations; the shipped kernel would ignore them.
@@ -293,7 +296,12 @@ export function nativeConv2dBackpropFilterConfig(addon: NativeConvAddon, fallbac
       addon.conv2dBackpropFilter(heap, xo, dyo, dw, g),
     );
   };
-  return { ...fallback, kernelName: Conv2DBackpropFilter, kernelFunc, [NATIVE_DILATED_FILTER_GRAD]: true } as KernelConfig;
+  return {
+    ...fallback,
+    kernelName: Conv2DBackpropFilter,
+    kernelFunc,
+    [NATIVE_DILATED_FILTER_GRAD]: true,
+  } as KernelConfig;
 }
 
 /**

@@ -162,6 +162,11 @@ export function withNativeKernelsLifted<T>(fn: () => T): T {
   }
 }
 
+/** The loaded @road/native addon while its kernels are registered on wasm, else null. */
+export function activeNativeAddon(): NativeConvAddon | null {
+  return active?.addon ?? null;
+}
+
 /** The kernel a native one replaced (its fallback), or undefined when `kernelName` is not native now. */
 export function nativeFallbackKernel(kernelName: string): KernelConfig | undefined {
   return replaced.get(kernelName);
