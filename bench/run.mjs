@@ -54,7 +54,7 @@ const want = (name) => only.includes(name);
 
 const REPS = quick
   ? { road: { warmup: 1, reps: 3 }, vgg: { warmup: 1, reps: 1 }, data: { batches: 5, big: 1, passes: 1 }, decode: { pairs: 4, passes: 2 }, cm: 3 }
-  : { road: { warmup: 3, reps: 10 }, vgg: { warmup: 1, reps: 2 }, data: { batches: 20, big: 3, passes: 3 }, decode: { pairs: 16, passes: 5 }, cm: 9 };
+  : { road: { warmup: 15, reps: 20 }, vgg: { warmup: 1, reps: 2 }, data: { batches: 20, big: 3, passes: 3 }, decode: { pairs: 16, passes: 5 }, cm: 9 };
 
 const SMALL_VGG = [160, 320];
 const log = (l) => process.stderr.write(`bench: ${l}\n`);
