@@ -495,9 +495,9 @@ async function roadStep(net: 'road-lite' | 'vgg16-fcn', deadline: number): Promi
     const b = batches[k % 2];
     k++;
     const t0 = performance.now();
-    step(b, k);
+    const r = await step(b, k); // reads its losses with `await t.data()` (no dataSync since the step is async)
     await gpuSync();
-    const losses = await drainReads();
+    const losses = [...(await drainReads()), r.seg, r.dst, r.spt, r.total];
     return { ms: performance.now() - t0, losses };
   };
   const variants: Array<[string, () => void]> = [

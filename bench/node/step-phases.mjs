@@ -102,10 +102,10 @@ const gatherSpatial = new dann.SpatialAwareAdaptation({
 wrap(gatherSpatial, 'loss', 'spatial');
 const ceKernel = tf.getKernel(backendPkg.SOFTMAX_CE_KERNEL, tf.getBackend());
 const stepBefore = createTrainStep(config, { ...parts, optimizer: stockAdam, spatial: gatherSpatial });
-const stepStock = (b, i) => {
+const stepStock = async (b, i) => {
   if (ceKernel) tf.unregisterKernel(ceKernel.kernelName, ceKernel.backendName);
   try {
-    return stepBefore(b, i);
+    return await stepBefore(b, i);
   } finally {
     if (ceKernel) tf.registerKernel(ceKernel);
   }
@@ -114,34 +114,34 @@ const stepFused = createTrainStep(config, { ...parts, optimizer: fusedAdam });
 const stepPerVar = createTrainStep(config, { ...parts, optimizer: perVarAdam });
 
 let k = 0;
-const timeOf = (step) => {
+const timeOf = async (step) => {
   const t0 = performance.now();
-  step(batch, ++k);
+  await step(batch, ++k);
   return performance.now() - t0;
 };
 for (let i = 0; i < 3; i++) {
-  timeOf(stepStock);
-  timeOf(stepFused);
-  timeOf(stepPerVar);
+  await timeOf(stepStock);
+  await timeOf(stepFused);
+  await timeOf(stepPerVar);
 }
 const times = { stock: [], fused: [], perVar: [] };
 for (let i = 0; i < reps; i++) {
-  times.stock.push(timeOf(stepStock));
+  times.stock.push(await timeOf(stepStock));
   optWall.stock.push(wallMs.optimizer.at(-1));
-  times.fused.push(timeOf(stepFused));
+  times.fused.push(await timeOf(stepFused));
   optWall.fused.push(wallMs.optimizer.at(-1));
-  times.perVar.push(timeOf(stepPerVar));
+  times.perVar.push(await timeOf(stepPerVar));
   optWall.perVar.push(wallMs.optimizer.at(-1));
 }
 const wallMedians = Object.fromEntries(Object.entries(wallMs).map(([kk, xs]) => [kk, +median(xs).toFixed(2)]));
 const tensorsBefore = tf.memory().numTensors;
-timeOf(stepFused);
+await timeOf(stepFused);
 const leaked = tf.memory().numTensors - tensorsBefore;
 
 async function phases(step) {
   marks.length = 0;
-  const info = await tf.profile(() => {
-    step(batch, ++k);
+  const info = await tf.profile(async () => {
+    await step(batch, ++k);
   });
   const backendName = tf.getBackend();
   const real = (kern) => tf.getKernel(kern.name, backendName) != null;

@@ -110,11 +110,11 @@ const params = {
 };
 
 let k = 0;
-const runStep = () => {
+const runStep = async () => {
   const b = batches[k % K];
   k++;
   const t0 = performance.now();
-  const r = step(b, k);
+  const r = await step(b, k); // the step reads its losses with `await t.data()`
   const ms = performance.now() - t0;
   return { ms, r };
 };
@@ -198,7 +198,7 @@ function fail(e) {
 const warmMs = [];
 let first;
 try {
-  first = runStep();
+  first = await runStep();
 } catch (e) {
   fail(e);
 }
@@ -207,11 +207,11 @@ const memoryPhases = { first: phases.take() };
 const tensorsAfterFirst = tf.memory().numTensors;
 log(`step 1 memory (MiB): ${memoryPhases.first.map((p) => `${p.phase} data ${p.dataMiB} (peak ${p.peakDataMiB}) heap ${p.wasmHeapMiB ?? '—'} rss ${p.peakRssMiB}`).join(' · ')}`);
 log(`step 1: ${first.ms.toFixed(0)} ms (seg ${first.r.seg.toFixed(3)}, dst ${first.r.dst.toFixed(3)}, spt ${first.r.spt.toFixed(3)}); tensors ${tensorsAfterFirst}`);
-for (let i = 1; i < warmup; i++) warmMs.push(runStep().ms);
+for (let i = 1; i < warmup; i++) warmMs.push((await runStep()).ms);
 const times = [];
 try {
   for (let i = 0; i < reps; i++) {
-    const { ms } = runStep();
+    const { ms } = await runStep();
     times.push(ms);
     log(`rep ${i + 1}/${reps}: ${ms.toFixed(0)} ms`);
   }
@@ -234,8 +234,8 @@ if (profileTop > 0) {
   const steps = [];
   for (let i = 0; i < profileSteps; i++) {
     let stepMs = 0;
-    const info = await tf.profile(() => {
-      stepMs = runStep().ms;
+    const info = await tf.profile(async () => {
+      stepMs = (await runStep()).ms;
       return undefined;
     });
     const kernels = info.kernels.filter((kern) => tf.getKernel(kern.name, backendName) != null);

@@ -107,8 +107,7 @@ async function trainDigitsClassifier(o: {
       const tb = tgt ? ((await tgt.next()).value as ClsBatch) : null;
       if (!sb.classes) throw new RoadError('digits classification batches carry no classes', EXIT.badInput);
       const lambda = dannLambda(p);
-      let cls = 0;
-      let dom = 0;
+      const kept: { cls?: tf.Scalar; dom?: tf.Scalar } = {};
       const loss = optimizer.minimize(
         () => {
           const n = sb.images.shape[0];
@@ -117,19 +116,25 @@ async function trainDigitsClassifier(o: {
           const logits = tf.mean(net.logitsFromFeatures(f, true), [1, 2], true) as tf.Tensor4D;
           const ls = tb ? (tf.slice(logits, [0, 0, 0, 0], [n, -1, -1, -1]) as tf.Tensor4D) : logits;
           const c = segmentationCrossEntropy(ls, tf.reshape(sb.classes as tf.Tensor1D, [n, 1, 1]) as tf.Tensor3D);
-          cls = c.dataSync()[0];
+          kept.cls = tf.keep(c);
           if (!tb || !domainClf) return c;
           const pooled = tf.mean(f, [1, 2]);
           const rev = gradientReversal(pooled, lambda);
           const d = domainClf.apply(rev, { training: true });
-          const r = domainAdversarialLoss(tf.slice(d, [0, 0], [n, -1]), tf.slice(d, [n, 0], [-1, -1]));
-          dom = r.loss.dataSync()[0];
+          const r = domainAdversarialLoss(tf.slice(d, [0, 0], [n, -1]), tf.slice(d, [n, 0], [-1, -1]), {
+            readAccuracy: false,
+          });
+          kept.dom = tf.keep(r.loss);
           return tf.add(c, r.loss) as tf.Scalar;
         },
         true,
         vars,
       ) as tf.Scalar;
-      loss.dispose();
+      // Asynchronous reads (webgpu in Node has no synchronous read).
+      const terms = [kept.cls ?? loss, kept.dom ?? tf.scalar(0)];
+      const read = tf.stack(terms);
+      const [cls, dom] = await read.data();
+      tf.dispose([read, loss, ...terms]);
       tf.dispose([sb.images, sb.classes, tb?.images, tb?.classes].filter(Boolean) as tf.Tensor[]);
       progress.update(step, {
         losses: { cls, ...(tgt ? { dom } : {}) },
@@ -157,11 +162,12 @@ async function trainDigitsClassifier(o: {
       const r = await test.next();
       if (r.done) break;
       const b = r.value;
-      const hits = tf.tidy(() => {
+      const hitsT = tf.tidy(() => {
         const pred = tf.argMax(tf.mean(net.logits(b.images, false), [1, 2]), 1);
-        return tf.sum(tf.cast(tf.equal(pred, tf.cast(b.classes as tf.Tensor1D, 'int32')), 'int32')).dataSync()[0];
+        return tf.sum(tf.cast(tf.equal(pred, tf.cast(b.classes as tf.Tensor1D, 'int32')), 'int32'));
       });
-      correct += hits;
+      correct += (await hitsT.data())[0];
+      hitsT.dispose();
       total += b.images.shape[0];
       tf.dispose([b.images, b.classes].filter(Boolean) as tf.Tensor[]);
     }

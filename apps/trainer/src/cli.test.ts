@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -157,8 +157,8 @@ describe('road train / eval / predict on a tiny run (cpu)', () => {
       '--out',
       run,
       '-q',
-      '--set',
-      'backend=cpu',
+      '--backend', // the same as --set backend=cpu
+      'cpu',
       '--set',
       'net.width=0.25',
       '--set',
@@ -173,6 +173,8 @@ describe('road train / eval / predict on a tiny run (cpu)', () => {
     expect(t.err).not.toMatch(/error/);
     expect(t.code).toBe(0);
     expect(t.out).toMatch(/done: 2 steps, target mIoU [\d.]+/);
+    expect(t.out).toMatch(/\(cpu\); run folder/);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).backend).toBe('cpu');
     const e = await road('eval', '--run', run, '--limit', '2', '--backend', 'cpu');
     expect(e.code).toBe(0);
     expect(e.out).toMatch(/\| 13 \| car \|/);

@@ -30,9 +30,11 @@ export function buildProgram(): Command {
     .option('-o, --out <dir>', 'run folder (default runs/<name>-<time>)')
     .option('--teacher <path>', 'teacher checkpoint (overrides teacher.checkpoint)')
     .option('--stop-after <step>', 'stop after this step with a checkpoint (resume later)', int('--stop-after'))
+    .option('--backend <name>', 'engine (auto, wasm, cpu, webgpu, …): the same as --set backend=<name>')
     .option('-q, --quiet', 'no progress bar')
     .action(async (o) => {
       const { trainRun } = await import('./trainer.js');
+      if (o.backend !== undefined) o.set = [...o.set, `backend=${o.backend}`];
       if (o.resume) {
         const config = o.set.length ? loadConfig(join(o.resume, 'config.json'), o.set) : null;
         const r = await trainRun(config, {

@@ -139,8 +139,8 @@ export async function optimizerState(
   const scalars: Record<string, number> = { iterations: optimizer.iterations };
   const o = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
   if (o.accBeta1 && o.accBeta2) {
-    scalars.accBeta1 = o.accBeta1.dataSync()[0];
-    scalars.accBeta2 = o.accBeta2.dataSync()[0];
+    scalars.accBeta1 = (await o.accBeta1.data())[0];
+    scalars.accBeta2 = (await o.accBeta2.data())[0];
   }
   return {
     slots,

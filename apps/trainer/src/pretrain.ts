@@ -128,20 +128,22 @@ export async function pretrainTeacher(options: PretrainOptions): Promise<Pretrai
             0,
           ) as tf.Tensor4D,
       );
-      let acc = 0;
+      const kept: { acc?: tf.Scalar } = {};
       const ts = Date.now();
       const loss = optimizer.minimize(
         () => {
           const logits = net.logits(inputs, true);
           const pooled = tf.mean(logits, [1, 2], true) as tf.Tensor4D; // [4N, 1, 1, 4]
-          acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(pooled, 3), labels), 'float32')).dataSync()[0]);
+          kept.acc = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(pooled, 3), labels), 'float32')) as tf.Scalar);
           return segmentationCrossEntropy(pooled, labels);
         },
         true,
         vars,
       ) as tf.Scalar;
-      const lossValue = loss.dataSync()[0];
-      tf.dispose([loss, inputs, labels]);
+      // Read asynchronously (webgpu in Node has no synchronous read): loss and accuracy in one read.
+      const read = tf.stack([loss, kept.acc ?? tf.scalar(Number.NaN)]);
+      const [lossValue, acc] = await read.data();
+      tf.dispose([read, loss, kept.acc ?? [], inputs, labels]);
       disposeBatch(b as never);
       accs.push(acc);
       metrics.append({

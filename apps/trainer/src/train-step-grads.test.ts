@@ -33,7 +33,7 @@ const crop = (left: number, flipped = false): CropLike => ({
 });
 
 /** Two ROAD steps (seg + dst + spt, Adam) on fresh, identically seeded parts; returns losses and every weight. */
-function twoSteps(netName: 'road-lite' | 'vgg16-fcn') {
+async function twoSteps(netName: 'road-lite' | 'vgg16-fcn') {
   const config = loadConfig('road', ['steps=10', 'backend=cpu']);
   const options =
     netName === 'vgg16-fcn' ? { widthMultiplier: 1 / 16, dropout: 0, outputStride: 16 } : { widthMultiplier: 0.25 };
@@ -60,9 +60,9 @@ function twoSteps(netName: 'road-lite' | 'vgg16-fcn') {
     target: { images: tf.randomNormal([2, H, W, 3], 0.5, 1, 'float32', 4) as tf.Tensor4D, crops: [crop(W), crop(0)] },
   };
   const before = tf.memory().numTensors;
-  const first = step(batch, 1);
+  const first = await step(batch, 1);
   const afterFirst = tf.memory().numTensors;
-  const second = step(batch, 2);
+  const second = await step(batch, 2);
   const leaked = tf.memory().numTensors - afterFirst;
   const weights = step.variables.map((v) => Array.from(v.dataSync()));
   tf.dispose([batch.source.images, batch.source.labels, batch.target?.images as tf.Tensor]);
@@ -86,10 +86,10 @@ describe('createTrainStep differentiates with lowMemoryVariableGrads', () => {
       await tf.setBackend('cpu');
       use.calls = 0;
       use.tfjs = false;
-      const ours = twoSteps(netName);
+      const ours = await twoSteps(netName);
       expect(use.calls).toBe(2);
       use.tfjs = true;
-      const theirs = twoSteps(netName);
+      const theirs = await twoSteps(netName);
       use.tfjs = false;
       expect(ours.first).toEqual(theirs.first);
       expect(ours.second).toEqual(theirs.second);

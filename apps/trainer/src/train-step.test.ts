@@ -57,13 +57,13 @@ function setup(preset: string, sets: string[] = []) {
 const snapshot = (vars: tf.Variable[]) => vars.map((v) => Array.from(v.dataSync()));
 
 describe('createTrainStep', () => {
-  it('road: returns finite per-term losses; updates net and region classifiers, never the teacher', () => {
+  it('road: returns finite per-term losses; updates net and region classifiers, never the teacher', async () => {
     const s = setup('road');
     const teacherBefore = snapshot(s.teacherNet.model.weights.map((w) => w.read() as tf.Variable));
     const netBefore = snapshot(s.net.trainableVariables());
     const saaBefore = snapshot(s.spatial.trainableWeights);
     const b = s.batch();
-    const r = s.step(b, 1);
+    const r = await s.step(b, 1);
     expect(s.step.uses).toEqual({ dst: true, spt: true });
     for (const k of ['seg', 'dst', 'spt', 'total'] as const) expect(Number.isFinite(r[k])).toBe(true);
     expect(r.seg).toBeGreaterThan(0);
@@ -80,10 +80,10 @@ describe('createTrainStep', () => {
     s.dispose();
   });
 
-  it('source-only computes only the segmentation term and needs no target batch', () => {
+  it('source-only computes only the segmentation term and needs no target batch', async () => {
     const s = setup('source-only');
     const b = s.batch();
-    const r = s.step({ source: b.source }, 1);
+    const r = await s.step({ source: b.source }, 1);
     expect(s.step.uses).toEqual({ dst: false, spt: false });
     expect(r.dst).toBe(0);
     expect(r.spt).toBe(0);
@@ -93,25 +93,25 @@ describe('createTrainStep', () => {
     s.dispose();
   });
 
-  it('lowers the source loss when repeated on one batch', () => {
+  it('lowers the source loss when repeated on one batch', async () => {
     const s = setup('road');
     const b = s.batch();
-    const first = s.step(b, 1).seg;
+    const first = (await s.step(b, 1)).seg;
     let last = first;
-    for (let i = 2; i <= 8; i++) last = s.step(b, i).seg;
+    for (let i = 2; i <= 8; i++) last = (await s.step(b, i)).seg;
     expect(last).toBeLessThan(first);
     s.disposeBatch(b);
     s.dispose();
   });
 
-  it('stops on a NaN term, naming it, before changing any weight', () => {
+  it('stops on a NaN term, naming it, before changing any weight', async () => {
     const s = setup('road', ['debug.nonFiniteAt={"term":"dst","step":2}']);
     const b = s.batch();
-    s.step(b, 1);
+    await s.step(b, 1);
     const before = snapshot(s.net.trainableVariables());
     let err: unknown;
     try {
-      s.step(b, 2);
+      await s.step(b, 2);
     } catch (e) {
       err = e;
     }
@@ -123,12 +123,12 @@ describe('createTrainStep', () => {
     s.dispose();
   });
 
-  it('does not leak tensors across steps', () => {
+  it('does not leak tensors across steps', async () => {
     const s = setup('road');
     const b = s.batch();
-    s.step(b, 1); // optimizer slots are created on the first step
+    await s.step(b, 1); // optimizer slots are created on the first step
     const before = tf.memory().numTensors;
-    for (let i = 2; i <= 4; i++) s.step(b, i);
+    for (let i = 2; i <= 4; i++) await s.step(b, i);
     expect(tf.memory().numTensors).toBe(before);
     s.disposeBatch(b);
     s.dispose();

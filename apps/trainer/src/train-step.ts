@@ -34,8 +34,14 @@ export interface StepSpatial {
   loss(
     source: tf.Tensor,
     target: tf.Tensor,
-    options: { lambda: number; sourceCrop?: CropLike[]; targetCrop?: CropLike[]; readStats?: boolean },
-  ): { loss: tf.Scalar; accuracy: number };
+    options: {
+      lambda: number;
+      sourceCrop?: CropLike[];
+      targetCrop?: CropLike[];
+      readStats?: boolean;
+      accuracyTensor?: boolean;
+    },
+  ): { loss: tf.Scalar; accuracy: number; accuracyTensor?: tf.Scalar };
   readonly trainableWeights: tf.Variable[];
 }
 
@@ -71,7 +77,7 @@ export interface StepResult {
 
 /** The function {@link createTrainStep} returns. */
 export interface TrainStep {
-  (batch: StepBatch, step: number): StepResult;
+  (batch: StepBatch, step: number): Promise<StepResult>;
   /** The variables the optimizer updates, in a fixed order (net's, then region classifiers'). */
   readonly variables: tf.Variable[];
   /** Which terms are active. */
@@ -111,6 +117,10 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
  *
  * One optimizer step updates the net's and the region classifiers' variables together (the reversal makes it
  * a min-max). A NaN/±Inf term throws {@link NonFiniteLossError} naming it, *before* any weight changes.
+ *
+ * Asynchronous: the loss terms (and the domain accuracy) are read back with one `await t.data()` of one stacked
+ * tensor, after the backward pass and before the optimizer step — backends without synchronous reads (webgpu in
+ * Node: `dataSync` needs `OffscreenCanvas`) train too, and a GPU backend syncs once per step.
  * Terms with weight 0 are not computed (source-only costs one forward/backward of the source batch).
  *
  * The benchmark harness times exactly this function.
@@ -128,14 +138,14 @@ export function createTrainStep(config: TrainConfig, parts: TrainParts): TrainSt
   // BatchNorm mode of the student's forward passes (`frozen`: moving statistics, not updated).
   const bnTraining = config.net.bn !== 'frozen';
 
-  const fn = ((batch: StepBatch, step: number): StepResult => {
+  const fn = (async (batch: StepBatch, step: number): Promise<StepResult> => {
     const p = progressOf(step, config.steps);
     const lambdaGrl = dannLambda(p, config.schedule);
     const lr = learningRateAt(config, p);
     setLearningRate(parts.optimizer, lr);
     if ((uses.dst || uses.spt) && !batch.target) throw new Error('createTrainStep: dst/spt need a target batch');
     let domainAccuracy = Number.NaN;
-    const kept: Partial<Record<'seg' | 'dst' | 'spt', tf.Scalar>> = {};
+    const kept: Partial<Record<'seg' | 'dst' | 'spt' | 'accuracy', tf.Scalar>> = {};
     const poison = (term: 'seg' | 'dst' | 'spt' | 'total', x: tf.Scalar): tf.Scalar =>
       inject && inject.step === step && inject.term === term ? (tf.mul(x, Number.NaN) as tf.Scalar) : x;
 
@@ -184,8 +194,11 @@ export function createTrainStep(config: TrainConfig, parts: TrainParts): TrainSt
           lambda: lambdaGrl,
           sourceCrop: src.crops,
           targetCrop: tgt.crops,
+          readStats: false,
+          accuracyTensor: true,
         });
-        domainAccuracy = r.accuracy;
+        if (r.accuracyTensor) kept.accuracy = tf.keep(r.accuracyTensor);
+        else domainAccuracy = r.accuracy;
         const spt = poison('spt', r.loss);
         kept.spt = tf.keep(spt);
         total = tf.add(total, tf.mul(spt, config.lambda.spt)) as tf.Scalar;
@@ -193,18 +206,34 @@ export function createTrainStep(config: TrainConfig, parts: TrainParts): TrainSt
       return poison('total', total);
     });
 
-    const read = (t?: tf.Scalar) => (t ? t.dataSync()[0] : 0);
+    // One asynchronous read of every number of the step (terms not computed read as 0), before the update.
+    const order = [value, kept.seg, kept.dst, kept.spt, kept.accuracy];
+    const present = order.filter(Boolean) as tf.Scalar[];
+    let values: Float32Array | Int32Array | Uint8Array;
+    try {
+      const packed = tf.stack(present);
+      try {
+        values = await packed.data();
+      } finally {
+        packed.dispose();
+      }
+    } catch (e) {
+      tf.dispose([...present, ...Object.values(grads)]);
+      throw e;
+    }
+    const at = (t: tf.Scalar | undefined) => (t ? values[present.indexOf(t)] : 0);
+    if (kept.accuracy) domainAccuracy = at(kept.accuracy);
     const result: StepResult = {
       step,
-      seg: read(kept.seg),
-      dst: read(kept.dst),
-      spt: read(kept.spt),
-      total: value.dataSync()[0],
+      seg: at(kept.seg),
+      dst: at(kept.dst),
+      spt: at(kept.spt),
+      total: at(value),
       domainAccuracy,
       lambdaGrl,
       lr,
     };
-    tf.dispose([value, kept.seg, kept.dst, kept.spt].filter(Boolean) as tf.Tensor[]);
+    tf.dispose(present);
     for (const term of ['seg', 'dst', 'spt', 'total'] as const) {
       if (!Number.isFinite(result[term])) {
         tf.dispose(Object.values(grads));

@@ -221,7 +221,7 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
         if (!sb.labels)
           throw new RoadError(`source dataset ${config.source.kind} yielded a batch without labels`, EXIT.badInput);
         const ts = Date.now();
-        last = step(
+        last = await step(
           {
             source: { images: sb.images, labels: sb.labels, crops: sb.crops },
             ...(tbatch ? { target: { images: tbatch.images, crops: tbatch.crops } } : {}),
@@ -319,12 +319,15 @@ export async function predictionRows(
   for (let i = 0; i < Math.min(count, ds.length); i++) {
     const s = await ds.get(i);
     const x = tf.tensor4d(normalizeImage(s.image), [1, s.height, s.width, 3]);
-    const predictions = nets.map((net) => {
+    const predictions: Uint8Array[] = [];
+    for (const net of nets) {
       const ids = tf.tidy(() => tf.cast(tf.argMax(net.predict(x), 3), 'int32'));
-      const v = new Uint8Array(ids.dataSync());
-      ids.dispose();
-      return v;
-    });
+      try {
+        predictions.push(new Uint8Array(await ids.data()));
+      } finally {
+        ids.dispose();
+      }
+    }
     x.dispose();
     rows.push({
       image: s.image,

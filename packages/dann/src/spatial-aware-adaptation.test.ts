@@ -329,6 +329,48 @@ describe('SpatialAwareAdaptation', () => {
     c.dispose();
   });
 
+  it('accuracyTensor: the domain accuracy as a tensor, read without a synchronous read (hand-worked), every mode, no leak', async () => {
+    // Grid 1 × 2 over a 1 × 4 map (C = 1): positions 0, 1 → region 0; 2, 3 → region 1. Linear heads logit = f.
+    // Source correct when logit ≤ 0: −1 ✓, 2 ✗ | −3 ✓, 0 ✓; target correct when logit > 0: 1 ✓, −2 ✗ | 3 ✓, 0.5 ✓
+    // → region 0: 2/4, region 1: 4/4, all: 6/8 = 0.75.
+    const src = tf.tensor4d([-1, 2, -3, 0], [1, 1, 4, 1]);
+    const tgt = tf.tensor4d([1, -2, 3, 0.5], [1, 1, 4, 1]);
+    for (const mode of ['gather', 'batched'] as const) {
+      const saa = new SpatialAwareAdaptation({ grid: [1, 2], mode, classifier: () => linear([1], 0) });
+      const before = tf.memory().numTensors;
+      const r = saa.loss(src, tgt, { readStats: false, accuracyTensor: true });
+      expect(Number.isNaN(r.accuracy)).toBe(true);
+      expect(r.accuracyTensor?.shape).toEqual([]);
+      expect((await (r.accuracyTensor as tf.Scalar).data())[0]).toBeCloseTo(0.75, 6);
+      tf.dispose([r.loss, r.accuracyTensor as tf.Scalar]);
+      const withStats = saa.loss(src, tgt, { accuracyTensor: true });
+      expect(withStats.accuracy).toBeCloseTo(0.75, 6);
+      expect(withStats.perRegion.map((s) => s.accuracy)).toEqual([0.5, 1]);
+      tf.dispose([withStats.loss, withStats.accuracyTensor as tf.Scalar]);
+      const without = saa.loss(src, tgt);
+      expect(without.accuracyTensor).toBeUndefined();
+      without.loss.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      saa.dispose();
+    }
+    // 'full' (and 'gather' with conv heads): the tensor equals the number read synchronously.
+    for (const mode of ['full', 'gather', 'batched'] as const) {
+      const saa = new SpatialAwareAdaptation({
+        grid: [2, 2],
+        mode,
+        classifier: (r) => convDomainClassifier({ inChannels: 3, hidden: [4], seed: 30 + r }),
+      });
+      const a = tf.randomNormal([2, 3, 4, 3], 0, 1, 'float32', 11);
+      const b = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 12);
+      const r = saa.loss(a, b, { accuracyTensor: true });
+      expect(Number.isFinite(r.accuracy)).toBe(true);
+      expect((await (r.accuracyTensor as tf.Scalar).data())[0]).toBeCloseTo(r.accuracy, 6);
+      tf.dispose([a, b, r.loss, r.accuracyTensor as tf.Scalar]);
+      saa.dispose();
+    }
+    tf.dispose([src, tgt]);
+  });
+
   it('rejects mismatched inputs with a clear error', () => {
     const saa = new SpatialAwareAdaptation({ grid: [1, 2], classifier: () => linear([1, 1], 0) });
     const a = tf.zeros([2, 2, 2, 2]);

@@ -177,6 +177,12 @@ export interface SpatialAwareLossOptions {
    * on backends without synchronous reads; the numbers are then NaN (counts are always filled in).
    */
   readStats?: boolean;
+  /**
+   * Also return the domain accuracy as a scalar tensor, `accuracyTensor` (computed on the device, no read; the
+   * caller owns it) — for backends without synchronous reads (webgpu in Node): read it with `await t.data()`.
+   * Default false. Independent of `readStats` (pass `readStats: false` to avoid the synchronous read).
+   */
+  accuracyTensor?: boolean;
 }
 
 /** Per-region statistics of one {@link SpatialAwareAdaptation.loss} call. */
@@ -198,6 +204,8 @@ export interface SpatialAwareLossResult {
   loss: tf.Scalar;
   /** Domain accuracy over all positions of both domains (NaN if not read). */
   accuracy: number;
+  /** The same accuracy as a scalar tensor, only with `options.accuracyTensor` (caller owns it). */
+  accuracyTensor?: tf.Scalar;
   perRegion: RegionStats[];
   /** Number of regions that had positions (the denominator of `loss`). */
   activeRegions: number;
@@ -371,9 +379,17 @@ export class SpatialAwareAdaptation {
         active,
         perRegion,
         options.readStats ?? true,
+        options.accuracyTensor ?? false,
       );
-      return { loss: r.loss, accuracy: r.accuracy, perRegion, activeRegions: active.length };
+      return {
+        loss: r.loss,
+        accuracy: r.accuracy,
+        ...(r.accuracyTensor ? { accuracyTensor: r.accuracyTensor } : {}),
+        perRegion,
+        activeRegions: active.length,
+      };
     }
+    let accuracyTensor: tf.Scalar | undefined;
     const loss = tf.tidy(() => {
       const rs = gradientReversal(sourceFeatures, lambda);
       const rt = gradientReversal(targetFeatures, lambda);
@@ -420,6 +436,10 @@ export class SpatialAwareAdaptation {
         regionCorrect.push(correct);
       }
       const total = tf.div(tf.addN(regionLosses), active.length) as tf.Scalar;
+      if (options.accuracyTensor) {
+        const count = active.reduce((a, r) => a + perRegion[r].sourceCount + perRegion[r].targetCount, 0);
+        accuracyTensor = tf.keep(tf.div(tf.addN(regionCorrect), count) as tf.Scalar);
+      }
       if (options.readStats ?? true) {
         const stats = tf.concat([tf.stack(regionLosses), tf.stack(regionCorrect)]).dataSync();
         let correctSum = 0;
@@ -435,7 +455,7 @@ export class SpatialAwareAdaptation {
       }
       return total;
     });
-    return { loss, accuracy, perRegion, activeRegions: active.length };
+    return { loss, accuracy, ...(accuracyTensor ? { accuracyTensor } : {}), perRegion, activeRegions: active.length };
   }
 
   /**
@@ -454,7 +474,8 @@ export class SpatialAwareAdaptation {
     active: number[],
     perRegion: RegionStats[],
     readStats: boolean,
-  ): { loss: tf.Scalar; accuracy: number } {
+    wantAccuracyTensor: boolean,
+  ): { loss: tf.Scalar; accuracy: number; accuracyTensor?: tf.Scalar } {
     const [ns, hs, ws, c] = sourceFeatures.shape;
     const [nt, ht, wt] = targetFeatures.shape;
     const ps = ns * hs * ws;
@@ -479,6 +500,7 @@ export class SpatialAwareAdaptation {
     });
     const heads = batchedHeads(active.map((r) => this.classifiers[r])) as HeadLayer[][];
     let logitsOut: tf.Tensor | null = null;
+    let accuracyTensor: tf.Scalar | undefined;
     const loss = tf.tidy(() => {
       const rs = gradientReversal(sourceFeatures, lambda);
       const rt = gradientReversal(targetFeatures, lambda);
@@ -498,6 +520,14 @@ export class SpatialAwareAdaptation {
       });
       const logits = tf.reshape(k === 1 ? parts[0] : tf.concat(parts, 0), [total]);
       if (readStats) logitsOut = tf.keep(logits);
+      if (wantAccuracyTensor) {
+        // Correct ⇔ (logit > 0) = "is a target position" (as domainLossSums: source correct when logit ≤ 0).
+        const isTarget = tf.tensor1d(sign.map((v) => (v < 0 ? 1 : 0)));
+        const saysTarget = tf.cast(tf.greater(logits, 0), 'float32');
+        accuracyTensor = tf.keep(
+          tf.div(tf.sum(tf.cast(tf.equal(saysTarget, isTarget), 'float32')), total) as tf.Scalar,
+        );
+      }
       return tf.sum(tf.mul(tf.softplus(tf.mul(logits, tf.tensor1d(sign))), tf.tensor1d(weight))) as tf.Scalar;
     });
     let accuracy = Number.NaN;
@@ -520,7 +550,7 @@ export class SpatialAwareAdaptation {
       });
       accuracy = correctSum / total;
     }
-    return { loss, accuracy };
+    return { loss, accuracy, ...(accuracyTensor ? { accuracyTensor } : {}) };
   }
 
   /** Trainable variables of all region classifiers, region by region. */
