@@ -1,13 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { domainAdversarialLoss, dannLambda, gradientReversal, mlpDomainClassifier } from '@road/dann';
+import { dannLambda, domainAdversarialLoss, gradientReversal, mlpDomainClassifier } from '@road/dann';
 import { createBatchIterator, type DatasetSpec } from '@road/datasets';
+import * as tf from '@tensorflow/tfjs-core';
 import { DANN_PAPER_DIGITS, summarize } from './bench-common.js';
 import { loadConfig } from './config.js';
 import { cacheDir } from './demo.js';
 import { ensureEngine } from './engine.js';
-import { RoadError, EXIT } from './errors.js';
+import { EXIT, RoadError } from './errors.js';
 import { buildNet } from './parts.js';
 import { cachedTeacher } from './pretrain.js';
 import { createProgress } from './progress.js';
@@ -24,13 +24,31 @@ export const DIGITS_RECIPE = {
     steps: 5000,
     batch: 32,
     evalLimit: 0,
-    seg: ['steps=3000', 'batch.source=8', 'batch.target=8', 'optimizer.lr=0.002', 'optimizer.lrSchedule=poly'],
+    // Segmentation view: 64×64 canvases, so 64×64 crops (the SynthCity default 64×128 pads half of every crop), and
+    // no horizontal flip (a mirrored 2 is not a 2).
+    seg: [
+      'steps=3000',
+      'batch.source=8',
+      'batch.target=8',
+      'optimizer.lr=0.002',
+      'optimizer.lrSchedule=poly',
+      'crop=[64,64]',
+      'flip=false',
+    ],
   },
   quick: {
     steps: 6,
     batch: 8,
     evalLimit: 64,
-    seg: ['steps=4', 'batch.source=2', 'batch.target=2', 'optimizer.lr=0.002', 'evalLimit=8'],
+    seg: [
+      'steps=4',
+      'batch.source=2',
+      'batch.target=2',
+      'optimizer.lr=0.002',
+      'evalLimit=8',
+      'crop=[64,64]',
+      'flip=false',
+    ],
   },
 } as const;
 
@@ -80,16 +98,15 @@ async function trainDigitsClassifier(o: {
     o.method === 'target-trained'
       ? clsSpec('mnist-m', 'train', o.backgrounds, 0)
       : clsSpec('mnist', 'train', o.backgrounds, 0);
-  const iterOpts = (s: number) =>
-    ({
-      batchSize: o.batch,
-      transform: {},
-      forever: true,
-      shuffle: true,
-      seed: o.seed * 7919 + s,
-      workers: 0,
-      prefetch: 2,
-    });
+  const iterOpts = (s: number) => ({
+    batchSize: o.batch,
+    transform: {},
+    forever: true,
+    shuffle: true,
+    seed: o.seed * 7919 + s,
+    workers: 0,
+    prefetch: 2,
+  });
   const src = createBatchIterator(labelled, iterOpts(1)) as unknown as ClsIterator;
   const tgt =
     o.method === 'dann'
