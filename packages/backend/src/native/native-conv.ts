@@ -123,6 +123,53 @@ function runNative(
 }
 
 /**
+ * What the forward native kernel needs of a Conv2D / FusedConv2D call: NHWC float32 on a plain wasm heap, and at
+ * least `minCo` output / `minCi` input channels (thin convs are faster on XNNPACK).
+ */
+function forwardConvEligible(
+  args: Parameters<KernelFunc>[0],
+  x: TensorInfo,
+  filter: TensorInfo,
+  minCo: number,
+  minCi: number,
+): boolean {
+  const { dataFormat } = args.attrs as unknown as Conv2DAttrs;
+  return (
+    heapIsArrayBuffer(args.backend) &&
+    isNHWC(dataFormat) &&
+    x.dtype === 'float32' &&
+    filter.dtype === 'float32' &&
+    filter.shape[3] >= minCo &&
+    filter.shape[2] >= minCi
+  );
+}
+
+/** Runs the native forward conv (optional bias, optional fused ReLU) with the geometry of the call's attributes. */
+function runNativeForwardConv(
+  addon: NativeConvAddon,
+  args: Parameters<KernelFunc>[0],
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  relu: boolean,
+): TensorInfo {
+  const { strides, pad, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    filter.shape as Shape4,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+  );
+  const g = nativeGeometry(info);
+  const ins = bias == null ? [x, filter] : [x, filter, bias];
+  return runNative(args.backend as unknown as WasmHeapBackend, info.outShape, ins, (heap, y, [xo, wo, bo]) =>
+    addon.conv2d(heap, xo, wo, bo ?? -1, y, g, relu),
+  );
+}
+
+/**
  * `Conv2D` on the wasm backend through the native kernel: y[n,i,j,co] = Σ_{a,b,ci} x[n, i·sh + a·dh − top,
  * j·sw + b·dw − left, ci] · W[a,b,ci,co] (zero outside x). Non-NHWC layouts, other dtypes and fewer output channels
  * than `rules.convMinOutChannels` (or input channels than `rules.convMinInChannels`) go to `fallback`.
@@ -136,29 +183,8 @@ export function nativeConv2dConfig(
   const minCi = rules.convMinInChannels ?? DEFAULT_NATIVE_RULES.convMinInChannels;
   const kernelFunc: KernelFunc = (args) => {
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-    const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
-    if (
-      !heapIsArrayBuffer(args.backend) ||
-      !isNHWC(dataFormat) ||
-      x.dtype !== 'float32' ||
-      filter.dtype !== 'float32' ||
-      filter.shape[3] < minCo ||
-      filter.shape[2] < minCi
-    ) {
-      return fallback.kernelFunc(args);
-    }
-    const info = backend_util.computeConv2DInfo(
-      x.shape as Shape4,
-      filter.shape as Shape4,
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-    );
-    const g = nativeGeometry(info);
-    return runNative(args.backend as unknown as WasmHeapBackend, info.outShape, [x, filter], (heap, y, [xo, wo]) =>
-      addon.conv2d(heap, xo, wo, -1, y, g, false),
-    );
+    if (!forwardConvEligible(args, x, filter, minCo, minCi)) return fallback.kernelFunc(args);
+    return runNativeForwardConv(addon, args, x, filter, undefined, false);
   };
   return { ...fallback, kernelName: Conv2D, kernelFunc };
 }
@@ -182,36 +208,17 @@ export function nativeFusedConv2dConfig(
       bias?: TensorInfo;
       preluActivationWeights?: TensorInfo;
     };
-    const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } =
-      args.attrs as unknown as FusedConv2DAttrs;
-    const act = activation ?? 'linear';
+    const act = (args.attrs as unknown as FusedConv2DAttrs).activation ?? 'linear';
     const co = filter.shape[3];
     if (
-      !heapIsArrayBuffer(args.backend) ||
-      !isNHWC(dataFormat) ||
-      co < minCo ||
-      filter.shape[2] < minCi ||
+      !forwardConvEligible(args, x, filter, minCo, minCi) ||
       (act !== 'linear' && act !== 'relu') ||
       preluActivationWeights != null ||
-      x.dtype !== 'float32' ||
-      filter.dtype !== 'float32' ||
       (bias != null && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== co))
     ) {
       return fallback.kernelFunc(args);
     }
-    const info = backend_util.computeConv2DInfo(
-      x.shape as Shape4,
-      filter.shape as Shape4,
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-    );
-    const g = nativeGeometry(info);
-    const ins = bias == null ? [x, filter] : [x, filter, bias];
-    return runNative(args.backend as unknown as WasmHeapBackend, info.outShape, ins, (heap, y, [xo, wo, bo]) =>
-      addon.conv2d(heap, xo, wo, bo ?? -1, y, g, act === 'relu'),
-    );
+    return runNativeForwardConv(addon, args, x, filter, bias, act === 'relu');
   };
   return { ...fallback, kernelName: FusedConv2D, kernelFunc };
 }
