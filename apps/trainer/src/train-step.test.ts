@@ -1,57 +1,13 @@
-import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSegmentationNet } from '@road/backbone';
-import { convDomainClassifier, SpatialAwareAdaptation } from '@road/dann';
-import { FrozenTeacher } from '@road/distill';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
-import { createTrainStep, learningRateAt, progressOf, type CropLike, type StepBatch } from './train-step.js';
-
-const H = 16;
-const W = 32;
-const crop = (left: number, flipped = false): CropLike => ({
-  top: 0,
-  left,
-  height: H,
-  width: W,
-  fullHeight: H,
-  fullWidth: 2 * W,
-  ...(flipped ? { flipped } : {}),
-});
+import { disposeBatch, tinyBatch, tinyStepParts } from './step-fixture.js';
+import { learningRateAt, progressOf } from './train-step.js';
 
 function setup(preset: string, sets: string[] = []) {
   const config = loadConfig(preset, ['steps=10', 'backend=cpu', ...sets]);
-  const net = createSegmentationNet('road-lite', { numClasses: 3, seed: 1, widthMultiplier: 0.25 });
-  const teacherNet = createSegmentationNet('road-lite', { numClasses: 4, seed: 2, widthMultiplier: 0.25 });
-  const teacher = new FrozenTeacher(teacherNet.backbone, { disposeModel: false });
-  const spatial = new SpatialAwareAdaptation({
-    grid: config.grid,
-    classifier: (r) =>
-      convDomainClassifier({ inChannels: net.featureChannels, hidden: [8], kernelSize: 1, seed: 10 + r }),
-  });
-  const optimizer = tf.train.adam(config.optimizer.lr);
-  const step = createTrainStep(config, { net, teacher, spatial, optimizer });
-  const batch = (): StepBatch => ({
-    source: {
-      images: tf.randomNormal([2, H, W, 3], 0, 1, 'float32', 3) as tf.Tensor4D,
-      labels: tf.tensor3d(
-        Array.from({ length: 2 * H * W }, (_, i) => (i % 7 === 0 ? 255 : i % 3)),
-        [2, H, W],
-        'int32',
-      ),
-      crops: [crop(0), crop(W, true)],
-    },
-    target: { images: tf.randomNormal([2, H, W, 3], 0.5, 1, 'float32', 4) as tf.Tensor4D, crops: [crop(W), crop(0)] },
-  });
-  const disposeBatch = (b: StepBatch) =>
-    tf.dispose([b.source.images, b.source.labels, b.target?.images].filter(Boolean) as tf.Tensor[]);
-  const dispose = () => {
-    net.dispose();
-    teacherNet.dispose();
-    spatial.dispose();
-    optimizer.dispose();
-  };
-  return { config, net, teacherNet, spatial, optimizer, step, batch, disposeBatch, dispose };
+  return { config, ...tinyStepParts(config), batch: tinyBatch, disposeBatch };
 }
 
 const snapshot = (vars: tf.Variable[]) => vars.map((v) => Array.from(v.dataSync()));

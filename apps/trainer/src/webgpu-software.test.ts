@@ -8,18 +8,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
 import { createSegmentationNet } from '@road/backbone';
 import { initBackend, missingSoftwareWebgpuPackages, SOFTWARE_WEBGPU_PACKAGES } from '@road/backend';
-import { convDomainClassifier, SpatialAwareAdaptation } from '@road/dann';
-import { FrozenTeacher } from '@road/distill';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
 import { evaluateNet } from './evaluate.js';
 import { pretrainTeacher } from './pretrain.js';
 import { readMetrics } from './run-dir.js';
-import { createTrainStep, type CropLike, type StepBatch, type StepResult } from './train-step.js';
+import { disposeBatch, tinyBatch, tinyStepParts } from './step-fixture.js';
+import type { StepResult } from './train-step.js';
 import { trainRun } from './trainer.js';
 
 const missing = missingSoftwareWebgpuPackages();
@@ -31,49 +30,14 @@ if (skip) {
   );
 }
 
-const H = 16;
-const W = 32;
-const crop = (left: number, flipped = false): CropLike => ({
-  top: 0,
-  left,
-  height: H,
-  width: W,
-  fullHeight: H,
-  fullWidth: 2 * W,
-  ...(flipped ? { flipped } : {}),
-});
-
 /** The ROAD step (seg + dst + spt) on tiny parts made on the current backend, with fixed seeds. */
 function setup(sets: string[] = []) {
   const config = loadConfig('road', ['steps=10', ...sets]);
-  const net = createSegmentationNet('road-lite', { numClasses: 3, seed: 1, widthMultiplier: 0.25 });
-  const teacherNet = createSegmentationNet('road-lite', { numClasses: 4, seed: 2, widthMultiplier: 0.25 });
-  const teacher = new FrozenTeacher(teacherNet.backbone, { disposeModel: false });
-  const spatial = new SpatialAwareAdaptation({
-    grid: config.grid,
-    classifier: (r) =>
-      convDomainClassifier({ inChannels: net.featureChannels, hidden: [8], kernelSize: 1, seed: 10 + r }),
-  });
-  const optimizer = tf.train.adam(config.optimizer.lr);
-  const step = createTrainStep(config, { net, teacher, spatial, optimizer });
-  const batch: StepBatch = {
-    source: {
-      images: tf.randomNormal([2, H, W, 3], 0, 1, 'float32', 3) as tf.Tensor4D,
-      labels: tf.tensor3d(
-        Array.from({ length: 2 * H * W }, (_, i) => (i % 7 === 0 ? 255 : i % 3)),
-        [2, H, W],
-        'int32',
-      ),
-      crops: [crop(0), crop(W, true)],
-    },
-    target: { images: tf.randomNormal([2, H, W, 3], 0.5, 1, 'float32', 4) as tf.Tensor4D, crops: [crop(W), crop(0)] },
-  };
+  const { net, step, dispose: disposeParts } = tinyStepParts(config);
+  const batch = tinyBatch();
   const dispose = () => {
-    tf.dispose([batch.source.images, batch.source.labels, batch.target?.images as tf.Tensor]);
-    net.dispose();
-    teacherNet.dispose();
-    spatial.dispose();
-    optimizer.dispose();
+    disposeBatch(batch);
+    disposeParts();
   };
   return { net, step, batch, dispose };
 }
