@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -18,7 +19,10 @@ using road::ConvGeom;
 using road::Isa;
 using road::ThreadPool;
 
-std::unique_ptr<ThreadPool> g_pool;
+// The pool is shared by every JS thread that loaded the addon. Each kernel call holds its own reference for the
+// whole call, so configure({ threads }) on one thread never destroys a pool that a kernel on another is using.
+std::mutex g_pool_mu;
+std::shared_ptr<ThreadPool> g_pool;
 Isa g_isa = Isa::kGeneric;
 Isa g_best_isa = Isa::kGeneric;
 
@@ -32,9 +36,10 @@ int default_threads() {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
-ThreadPool& pool() {
-  if (!g_pool) g_pool = std::make_unique<ThreadPool>(default_threads());
-  return *g_pool;
+std::shared_ptr<ThreadPool> pool() {
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  if (!g_pool) g_pool = std::make_shared<ThreadPool>(default_threads());
+  return g_pool;
 }
 
 struct Fail {
@@ -153,7 +158,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     float* y = floats_at(h, number_of(env, a[4], "y offset"), sz(g.n, g.oh, g.ow, g.co), "y");
     bool relu = false;
     CHECK_NAPI(env, napi_get_value_bool(env, a[6], &relu));
-    road::conv2d_forward(pool(), g_isa, g, x, w, bias, relu, y);
+    road::conv2d_forward(*pool(), g_isa, g, x, w, bias, relu, y);
     return undefined(env);
   });
 }
@@ -167,7 +172,7 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
     const float* dy = floats_at(h, number_of(env, a[1], "dy offset"), sz(g.n, g.oh, g.ow, g.co), "dy");
     const float* w = floats_at(h, number_of(env, a[2], "filter offset"), sz(g.kh, g.kw, g.ci, g.co), "filter");
     float* dx = floats_at(h, number_of(env, a[3], "dx offset"), sz(g.n, g.h, g.w, g.ci), "dx");
-    road::conv2d_backprop_input(pool(), g_isa, g, dy, w, dx);
+    road::conv2d_backprop_input(*pool(), g_isa, g, dy, w, dx);
     return undefined(env);
   });
 }
@@ -181,7 +186,7 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
     const float* x = floats_at(h, number_of(env, a[1], "x offset"), sz(g.n, g.h, g.w, g.ci), "x");
     const float* dy = floats_at(h, number_of(env, a[2], "dy offset"), sz(g.n, g.oh, g.ow, g.co), "dy");
     float* dw = floats_at(h, number_of(env, a[3], "dw offset"), sz(g.kh, g.kw, g.ci, g.co), "dw");
-    road::conv2d_backprop_filter(pool(), g_isa, g, x, dy, dw);
+    road::conv2d_backprop_filter(*pool(), g_isa, g, x, dy, dw);
     return undefined(env);
   });
 }
@@ -248,7 +253,7 @@ napi_value Adam(napi_env env, napi_callback_info info) {
 napi_value make_info(napi_env env) {
   napi_value obj, threads, isa, best;
   CHECK_NAPI(env, napi_create_object(env, &obj));
-  CHECK_NAPI(env, napi_create_int32(env, pool().size(), &threads));
+  CHECK_NAPI(env, napi_create_int32(env, pool()->size(), &threads));
   CHECK_NAPI(env, napi_create_string_utf8(env, road::isa_name(g_isa), NAPI_AUTO_LENGTH, &isa));
   CHECK_NAPI(env, napi_create_string_utf8(env, road::isa_name(g_best_isa), NAPI_AUTO_LENGTH, &best));
   CHECK_NAPI(env, napi_set_named_property(env, obj, "threads", threads));
@@ -279,10 +284,15 @@ napi_value Configure(napi_env env, napi_callback_info info) {
         throw Fail{"threads must be an integer in [0, 256], got " + std::to_string(d), true};
       }
       int n = d == 0 ? default_threads() : static_cast<int>(d);
-      if (!g_pool || g_pool->size() != n) {
-        g_pool.reset();
-        g_pool = std::make_unique<ThreadPool>(n);
+      std::shared_ptr<ThreadPool> old;
+      {
+        std::lock_guard<std::mutex> lock(g_pool_mu);
+        if (!g_pool || g_pool->size() != n) {
+          old = std::move(g_pool);
+          g_pool = std::make_shared<ThreadPool>(n);
+        }
       }
+      // `old` is joined here (or by the last kernel still using it), outside the lock.
     }
     CHECK_NAPI(env, napi_has_named_property(env, a[0], "isa", &has));
     if (has) {

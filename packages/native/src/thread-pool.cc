@@ -46,17 +46,19 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::drain(unsigned long gen, int worker) {
-  const unsigned long long tag = static_cast<unsigned long long>(gen & 0xffffffffUL) << 32;
+void ThreadPool::drain(int worker) {
+  unsigned long long v = claim_.load(std::memory_order_acquire);
   for (;;) {
-    unsigned long long v = claim_.load(std::memory_order_acquire);
-    if ((v & ~0xffffffffULL) != tag) return;  // a newer job: this one is finished
-    const int task = static_cast<int>(v & 0xffffffffULL);
-    if (task >= tasks_.load(std::memory_order_relaxed)) return;
-    if (!claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-    // Claimed a task of job `gen`, which cannot finish before this task does: fn_ is still that job's.
-    (*fn_)(task, worker);
+    const unsigned long long left = v & 0xffffffffULL;
+    if (left == 0) return;  // nothing left to claim in the job this word belongs to
+    // On failure v is reloaded and the checks run again on the fresh word.
+    if (!claim_.compare_exchange_weak(v, v - 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    // This CAS read the word of the running job (stored by its caller, or by a later claim): fn_ and done_ are that
+    // job's, and the job cannot finish before this task adds its 1 to done_.
+    const int task = static_cast<int>((v >> 32) - left);
+    (*fn_.load(std::memory_order_relaxed))(task, worker);
     done_.fetch_add(1, std::memory_order_release);
+    v = claim_.load(std::memory_order_acquire);
   }
 }
 
@@ -76,7 +78,9 @@ void ThreadPool::worker_loop(int id) {
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    drain(seen, id);
+    // The job of generation `seen` may be over already and another one running: drain claims from whatever job is
+    // current, which is always safe (see claim_).
+    drain(id);
   }
 }
 
@@ -87,25 +91,25 @@ void ThreadPool::parallel_for(int tasks, const std::function<void(int, int)>& fn
     for (int t = 0; t < tasks; t++) fn(t, 0);
     return;
   }
-  unsigned long gen;
+  // The previous job left claim_ with nothing to claim, so no one can claim anything until the store below
+  // publishes the new word; fn_ and done_ are set before it.
+  fn_.store(&fn, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  claim_.store((static_cast<unsigned long long>(tasks) << 32) | static_cast<unsigned long long>(tasks),
+               std::memory_order_release);
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    fn_ = &fn;
-    tasks_.store(tasks, std::memory_order_relaxed);
-    done_.store(0, std::memory_order_relaxed);
-    gen = generation_.load(std::memory_order_relaxed) + 1;
-    claim_.store(static_cast<unsigned long long>(gen & 0xffffffffUL) << 32, std::memory_order_release);
-    generation_.store(gen, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(mu_);  // a worker between its predicate check and its wait cannot miss this
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  drain(gen, 0);
+  drain(0);
   // Wait only for tasks that workers claimed and are running (they are short).
   int polls = 0;
-  while (done_.load(std::memory_order_acquire) != tasks) {
+  while (done_.load(std::memory_order_acquire) < tasks) {
     ROAD_PAUSE();
     if (++polls % 64 == 0) std::this_thread::yield();
   }
-  fn_ = nullptr;
+  fn_.store(nullptr, std::memory_order_relaxed);
 }
 
 }  // namespace road
