@@ -58,6 +58,16 @@ export interface RoadNativeAddon {
    * Every intermediate is rounded to float32 in tfjs's AdamOptimizer order (bit-equal to the stock update).
    */
   adam(heap: ArrayBuffer, table: Float64Array, constants: Float64Array): void;
+  /**
+   * The kernel running now on any thread (null when none): its name, geometry (convolutions) and seconds so far.
+   * Callable from a worker thread while the main thread is inside the kernel (a step watchdog uses it).
+   */
+  inFlight(): { kernel: string; geometry?: ConvGeometry; seconds: number } | null;
+  /**
+   * Ends the whole process now with `code` (no JS runs after it), from any thread: for a watchdog on a worker
+   * thread whose main thread is stuck in synchronous code. Write what must be said (fs.writeSync) first.
+   */
+  exitProcess(code: number): never;
 }
 
 /** What {@link RoadNativeAddon.info} reports. */

@@ -3,8 +3,11 @@
 #include <cmath>
 #include <node_api.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +44,36 @@ std::shared_ptr<ThreadPool> pool() {
   if (!g_pool) g_pool = std::make_shared<ThreadPool>(default_threads());
   return g_pool;
 }
+
+// The kernel running now (for a watchdog on another thread: a stalled training step can say where it is stuck).
+// One slot for the process: with kernels on several JS threads it shows the latest to start.
+struct InFlight {
+  std::atomic<int> kernel{0};  // 0: none; else an index into kKernelNames
+  std::atomic<long long> started_ns{0};
+  std::atomic<int> geom[15];
+};
+InFlight g_in_flight;
+const char* const kKernelNames[] = {"", "conv2d", "conv2dBackpropInput", "conv2dBackpropFilter", "adam"};
+
+long long now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+class InFlightScope {
+ public:
+  InFlightScope(int kernel, const road::ConvGeom* g) {
+    const int v[15] = {g ? g->n : 0, g ? g->h : 0, g ? g->w : 0, g ? g->ci : 0, g ? g->oh : 0,
+                       g ? g->ow : 0, g ? g->co : 0, g ? g->kh : 0, g ? g->kw : 0, g ? g->sh : 0,
+                       g ? g->sw : 0, g ? g->dh : 0, g ? g->dw : 0, g ? g->top : 0, g ? g->left : 0};
+    for (int i = 0; i < 15; i++) g_in_flight.geom[i].store(v[i], std::memory_order_relaxed);
+    g_in_flight.started_ns.store(now_ns(), std::memory_order_relaxed);
+    g_in_flight.kernel.store(kernel, std::memory_order_release);
+  }
+  ~InFlightScope() { g_in_flight.kernel.store(0, std::memory_order_release); }
+  InFlightScope(const InFlightScope&) = delete;
+  InFlightScope& operator=(const InFlightScope&) = delete;
+};
 
 struct Fail {
   std::string message;
@@ -158,6 +191,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     float* y = floats_at(h, number_of(env, a[4], "y offset"), sz(g.n, g.oh, g.ow, g.co), "y");
     bool relu = false;
     CHECK_NAPI(env, napi_get_value_bool(env, a[6], &relu));
+    InFlightScope scope(1, &g);
     road::conv2d_forward(*pool(), g_isa, g, x, w, bias, relu, y);
     return undefined(env);
   });
@@ -172,6 +206,7 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
     const float* dy = floats_at(h, number_of(env, a[1], "dy offset"), sz(g.n, g.oh, g.ow, g.co), "dy");
     const float* w = floats_at(h, number_of(env, a[2], "filter offset"), sz(g.kh, g.kw, g.ci, g.co), "filter");
     float* dx = floats_at(h, number_of(env, a[3], "dx offset"), sz(g.n, g.h, g.w, g.ci), "dx");
+    InFlightScope scope(2, &g);
     road::conv2d_backprop_input(*pool(), g_isa, g, dy, w, dx);
     return undefined(env);
   });
@@ -186,6 +221,7 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
     const float* x = floats_at(h, number_of(env, a[1], "x offset"), sz(g.n, g.h, g.w, g.ci), "x");
     const float* dy = floats_at(h, number_of(env, a[2], "dy offset"), sz(g.n, g.oh, g.ow, g.co), "dy");
     float* dw = floats_at(h, number_of(env, a[3], "dw offset"), sz(g.kh, g.kw, g.ci, g.co), "dw");
+    InFlightScope scope(3, &g);
     road::conv2d_backprop_filter(*pool(), g_isa, g, x, dy, dw);
     return undefined(env);
   });
@@ -237,6 +273,7 @@ napi_value Adam(napi_env env, napi_callback_info info) {
     if (nc != 8) throw Fail{"adam constants: 8 numbers expected [b1, omb1, b2, omb2, d1, d2, eps, nlr]"};
     float c[8];
     for (int i = 0; i < 8; i++) c[i] = static_cast<float>(cd[i]);
+    InFlightScope scope(4, nullptr);
     for (size_t r = 0; r < rows; r += 8) {
       const double cnt = table[r + 7];
       if (!(cnt >= 0) || cnt != static_cast<double>(static_cast<size_t>(cnt))) throw Fail{"adam table: bad count"};
@@ -315,6 +352,49 @@ napi_value Configure(napi_env env, napi_callback_info info) {
   });
 }
 
+// inFlight() → null, or { kernel, geometry, seconds } of the kernel running now (on any thread). Safe to call from
+// a worker thread while the main thread is inside that kernel.
+napi_value InFlightInfo(napi_env env, napi_callback_info) {
+  return guarded(env, [&] {
+    const int k = g_in_flight.kernel.load(std::memory_order_acquire);
+    if (k <= 0 || k > 4) {
+      napi_value n;
+      CHECK_NAPI(env, napi_get_null(env, &n));
+      return n;
+    }
+    napi_value obj, name, geom, secs;
+    CHECK_NAPI(env, napi_create_object(env, &obj));
+    CHECK_NAPI(env, napi_create_string_utf8(env, kKernelNames[k], NAPI_AUTO_LENGTH, &name));
+    CHECK_NAPI(env, napi_create_array_with_length(env, 15, &geom));
+    for (uint32_t i = 0; i < 15; i++) {
+      napi_value e;
+      CHECK_NAPI(env, napi_create_int32(env, g_in_flight.geom[i].load(std::memory_order_relaxed), &e));
+      CHECK_NAPI(env, napi_set_element(env, geom, i, e));
+    }
+    const double seconds = (now_ns() - g_in_flight.started_ns.load(std::memory_order_relaxed)) / 1e9;
+    CHECK_NAPI(env, napi_create_double(env, seconds, &secs));
+    CHECK_NAPI(env, napi_set_named_property(env, obj, "kernel", name));
+    if (k != 4) CHECK_NAPI(env, napi_set_named_property(env, obj, "geometry", geom));
+    CHECK_NAPI(env, napi_set_named_property(env, obj, "seconds", secs));
+    return obj;
+  });
+}
+
+// exitProcess(code): ends the whole process at once with `code` (std::_Exit: no JS, no atexit handlers), from any
+// thread. For a watchdog on a worker thread when the main thread is stuck inside synchronous code; write what
+// must be said (fs.writeSync) before calling it.
+napi_value ExitProcess(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args_of(env, info, 1);
+    const double code = number_of(env, a[0], "exit code");
+    if (!(code >= 0 && code <= 255) || code != static_cast<double>(static_cast<int>(code)))
+      throw Fail{"exit code must be an integer in [0, 255]", true};
+    std::fflush(nullptr);
+    std::_Exit(static_cast<int>(code));
+    return undefined(env);
+  });
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   g_best_isa = road::detect_isa();
   g_isa = g_best_isa;
@@ -327,6 +407,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"inFlight", nullptr, InFlightInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"exitProcess", nullptr, ExitProcess, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
