@@ -31,9 +31,19 @@ export function buildProgram(): Command {
     .option('--teacher <path>', 'teacher checkpoint (overrides teacher.checkpoint)')
     .option('--stop-after <step>', 'stop after this step with a checkpoint (resume later)', int('--stop-after'))
     .option('--backend <name>', 'engine (auto, wasm, cpu, webgpu, …): the same as --set backend=<name>')
+    .option('--watchdog-factor <x>', 'a step stalls past x × the recent median step time (default 20)', Number)
+    .option('--watchdog-min <seconds>', '… and past at least this many seconds (default 300)', Number)
+    .option('--no-watchdog', 'no step watchdog (it exits with code 75 when a step stalls)')
     .option('-q, --quiet', 'no progress bar')
     .action(async (o) => {
       const { trainRun } = await import('./trainer.js');
+      const watchdog =
+        o.watchdog === false
+          ? (false as const)
+          : {
+              ...(o.watchdogFactor !== undefined ? { factor: o.watchdogFactor } : {}),
+              ...(o.watchdogMin !== undefined ? { minSeconds: o.watchdogMin } : {}),
+            };
       if (o.backend !== undefined) o.set = [...o.set, `backend=${o.backend}`];
       if (o.resume) {
         const config = o.set.length ? loadConfig(join(o.resume, 'config.json'), o.set) : null;
@@ -43,6 +53,7 @@ export function buildProgram(): Command {
           log,
           quiet: o.quiet,
           stopAfter: o.stopAfter,
+          watchdog,
         });
         printSummary(r);
         return;
@@ -55,6 +66,7 @@ export function buildProgram(): Command {
         quiet: o.quiet,
         teacherCheckpoint: o.teacher,
         stopAfter: o.stopAfter,
+        watchdog,
       });
       printSummary(r);
     });

@@ -20,6 +20,12 @@ export const EXIT = {
   nonFinite: 3,
   /** A checkpoint could not be written (disk full, permissions); last good checkpoint kept. */
   checkpointWrite: 4,
+  /**
+   * A phase of the run (a step, loading a batch, an evaluation, a checkpoint) took far longer than its recent median:
+   * the step watchdog printed where it was and ended the process; nothing half-done was written. Requeue and resume
+   * (75 is sysexits' EX_TEMPFAIL: "try again later").
+   */
+  stalled: 75,
 } as const;
 
 /** A loss term (or the total) became NaN or ±Inf at some step. */

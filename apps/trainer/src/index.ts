@@ -31,6 +31,7 @@ export {
 export { segmentationCrossEntropy } from './seg-loss.js';
 export { buildParts, buildNet, loadTeacher, netSlots, type RunParts, type SegNet } from './parts.js';
 export { trainRun, type TrainRunOptions, type TrainSummary } from './trainer.js';
+export { startWatchdog, type Watchdog, type WatchdogOptions, type WatchPhase } from './watchdog.js';
 export { evaluateNet, sideBySide, evalMarkdown, type EvalResult } from './evaluate.js';
 export { pretrainTeacher, cachedTeacher, type PretrainOptions, type PretrainResult } from './pretrain.js';
 export { runDemo, demoConfig, DEMO_RECIPE, type DemoResult } from './demo.js';

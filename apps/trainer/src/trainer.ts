@@ -1,29 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { CITYSCAPES_PALETTE, normalizeImage } from '@road/datasets';
+import * as tf from '@tensorflow/tfjs-core';
 import {
+  type CheckpointFs,
+  checkNetIdentity,
   latestCheckpoint,
   nodeCheckpointFs,
   pruneCheckpoints,
   readCheckpoint,
   restoreSlots,
-  checkNetIdentity,
-  writeCheckpoint,
-  type CheckpointFs,
   type WeightSlot,
+  writeCheckpoint,
 } from './checkpoint.js';
-import { configToJSON, validateConfig, type TrainConfig } from './config.js';
-import { disposeBatch, openRef, trainStream, type Batch, type BatchStream } from './data.js';
+import { configToJSON, type TrainConfig, validateConfig } from './config.js';
+import { type Batch, type BatchStream, disposeBatch, openRef, trainStream } from './data.js';
 import { ensureEngine } from './engine.js';
-import { NonFiniteLossError, RoadError, EXIT } from './errors.js';
-import { evalMarkdown, evaluateNet, headlineMiou, writeEval, type EvalResult } from './evaluate.js';
-import { buildParts, netSlots, optimizerState, restoreOptimizer, variableSlots, type RunParts } from './parts.js';
+import { EXIT, NonFiniteLossError, RoadError } from './errors.js';
+import { type EvalResult, evalMarkdown, evaluateNet, headlineMiou, writeEval } from './evaluate.js';
+import { buildParts, netSlots, optimizerState, type RunParts, restoreOptimizer, variableSlots } from './parts.js';
 import { createProgress } from './progress.js';
-import { writeRunReport, type GridRow, type MetricsRow } from './report.js';
+import { type GridRow, type MetricsRow, writeRunReport } from './report.js';
 import { ensureRunDir, MetricsLog, readMetrics, writeFileAtomic } from './run-dir.js';
 import { tensorboardWriter } from './tensorboard.js';
 import { createTrainStep, type StepResult } from './train-step.js';
+import { startWatchdog, type Watchdog, type WatchdogOptions } from './watchdog.js';
 
 /** Options of {@link trainRun} beyond the config. */
 export interface TrainRunOptions {
@@ -44,6 +45,13 @@ export interface TrainRunOptions {
   gridRows?: number;
   /** File operations for checkpoints (tests inject a failing writer to simulate a full disk). */
   checkpointFs?: CheckpointFs;
+  /**
+   * Step watchdog ({@link startWatchdog}): on by default; `false` turns it off (so does ROAD_WATCHDOG=0). A phase
+   * that runs far past its recent median ends the process with exit code 75 (resumable).
+   */
+  watchdog?: Omit<WatchdogOptions, 'runDir'> | false;
+  /** Called before each step with its number (after the batch is loaded): progress hooks, fault injection. */
+  beforeStep?: (step: number) => void | Promise<void>;
 }
 
 /** What a finished (or stopped) run returns. */
@@ -202,6 +210,10 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
     return r;
   };
 
+  const watchdog: Watchdog | null =
+    options.watchdog === false || process.env.ROAD_WATCHDOG === '0'
+      ? null
+      : startWatchdog({ ...(options.watchdog ?? {}), runDir: paths.dir });
   const progress = createProgress(config.name, { log, quiet: options.quiet });
   progress.start(config.steps, startStep);
   let images = 0;
@@ -216,10 +228,13 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
       let sb: Batch | undefined;
       let tbatch: Batch | undefined;
       try {
+        watchdog?.enter('data', s);
         sb = await source.next();
         tbatch = target ? await target.next() : undefined;
         if (!sb.labels)
           throw new RoadError(`source dataset ${config.source.kind} yielded a batch without labels`, EXIT.badInput);
+        watchdog?.enter('step', s);
+        await options.beforeStep?.(s);
         const ts = Date.now();
         last = await step(
           {
@@ -229,6 +244,7 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
           s,
         );
         const ms = Date.now() - ts;
+        watchdog?.idle();
         computeMs += ms;
         const n = sb.images.shape[0] + (tbatch ? tbatch.images.shape[0] : 0);
         images += n;
@@ -267,21 +283,31 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
         disposeBatch(tbatch);
       }
       at = s;
-      if (config.evalEvery > 0 && at % config.evalEvery === 0 && at < config.steps) await evaluate(at);
+      if (config.evalEvery > 0 && at % config.evalEvery === 0 && at < config.steps) {
+        watchdog?.enter('eval', at);
+        await evaluate(at);
+      }
       if ((config.checkpointEvery > 0 && at % config.checkpointEvery === 0) || at === stopAt) {
+        watchdog?.enter('checkpoint', at);
         await saveCheckpoint(at, at);
         await pruneCheckpoints(paths.checkpoints, config.keepLast, ckFs);
       }
+      watchdog?.idle();
+    }
+    if (at >= config.steps) {
+      watchdog?.enter('eval', at);
+      finalEval = await evaluate(at);
+      watchdog?.idle();
     }
   } finally {
+    await watchdog?.stop();
     progress.stop();
     await source.close();
     await target?.close();
     tb.writer?.flush();
   }
   const stopped = at < config.steps;
-  if (!stopped) {
-    finalEval = await evaluate(at);
+  if (!stopped && finalEval) {
     writeEval(
       paths.eval,
       'final',

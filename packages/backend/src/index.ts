@@ -96,6 +96,7 @@ export {
   type NativeLoader,
   type NativeReport,
   nativeFallbackKernel,
+  nativeModuleEntry,
   type RegisterNativeOptions,
   registerNativeKernels,
   unregisterNativeKernels,

@@ -35,7 +35,15 @@ export function buildStress({ rev, cxx = process.env.CXX || 'g++' } = {}) {
   const exe = join(dir, 'pool-stress');
   const r = spawnSync(
     cxx,
-    ['-O2', '-std=c++17', '-pthread', join(dir, 'test', 'pool-stress.cc'), join(dir, 'src', 'thread-pool.cc'), '-o', exe],
+    [
+      '-O2',
+      '-std=c++17',
+      '-pthread',
+      join(dir, 'test', 'pool-stress.cc'),
+      join(dir, 'src', 'thread-pool.cc'),
+      '-o',
+      exe,
+    ],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) {
@@ -47,8 +55,22 @@ export function buildStress({ rev, cxx = process.env.CXX || 'g++' } = {}) {
 
 /** Runs one configuration in a child process; a hang past the harness's own watchdog is cut by `timeout`. */
 export function runStress(exe, { threads, busy, seconds, seed, hangMs = 5000, maxTasks = 64, gapUs = 120 }) {
-  const args = ['--threads', threads, '--busy', busy, '--seconds', seconds, '--seed', seed, '--hang-ms', hangMs,
-    '--max-tasks', maxTasks, '--gap-us', gapUs].map(String);
+  const args = [
+    '--threads',
+    threads,
+    '--busy',
+    busy,
+    '--seconds',
+    seconds,
+    '--seed',
+    seed,
+    '--hang-ms',
+    hangMs,
+    '--max-tasks',
+    maxTasks,
+    '--gap-us',
+    gapUs,
+  ].map(String);
   const limitMs = seconds * 1000 + hangMs + 30000;
   const t0 = performance.now();
   const r = spawnSync(exe, args, { encoding: 'utf8', timeout: limitMs, killSignal: 'SIGKILL' });
@@ -63,7 +85,17 @@ export function runStress(exe, { threads, busy, seconds, seed, hangMs = 5000, ma
   else if (r.signal) verdict = `crash (${r.signal})`;
   else if (r.status === 0 && parsed?.ok) verdict = 'ok';
   else verdict = parsed?.failure ? parsed.failure : `exit ${r.status}`;
-  return { threads, busy, seconds, seed, ok: verdict === 'ok', verdict, jobs: parsed?.jobs ?? null, tasks: parsed?.tasks ?? null, wallS };
+  return {
+    threads,
+    busy,
+    seconds,
+    seed,
+    ok: verdict === 'ok',
+    verdict,
+    jobs: parsed?.jobs ?? null,
+    tasks: parsed?.tasks ?? null,
+    wallS,
+  };
 }
 
 async function main() {

@@ -25,10 +25,14 @@ describe.skipIf(!hasCompiler)('ThreadPool stress (needs a C++ compiler)', () => 
   ];
   for (const c of configs)
     for (let seed = 1; seed <= seeds; seed++)
-      it(`${c.threads} threads, ${c.busy} busy thread(s), seed ${seed}: every task runs once, no hang`, () => {
-        const r = runStress(built?.exe, { ...c, seconds, seed, hangMs: 5000 }) as Run;
-        expect(r.verdict).toBe('ok');
-        // it really stressed the pool: thousands of jobs per second even on a loaded 2-core machine
-        expect(r.jobs ?? 0).toBeGreaterThan(2000 * seconds);
-      }, (seconds + 40) * 1000);
+      it(
+        `${c.threads} threads, ${c.busy} busy thread(s), seed ${seed}: every task runs once, no hang`,
+        () => {
+          const r = runStress(built?.exe, { ...c, seconds, seed, hangMs: 5000 }) as Run;
+          expect(r.verdict).toBe('ok');
+          // it really stressed the pool: thousands of jobs per second even on a loaded 2-core machine
+          expect(r.jobs ?? 0).toBeGreaterThan(2000 * seconds);
+        },
+        (seconds + 40) * 1000,
+      );
 });

@@ -61,6 +61,18 @@ export const loadRoadNative: NativeLoader = () => {
   return { addon: r.addon as NativeConvAddon | null, reason: r.reason };
 };
 
+/**
+ * The file `require('@road/native')` loads, resolved from this package (null when it is not installed). Another
+ * thread (a step watchdog on a worker) loads the same addon through it: the addon's state is per process.
+ */
+export function nativeModuleEntry(): string | null {
+  try {
+    return createRequire(import.meta.url).resolve('@road/native');
+  } catch {
+    return null;
+  }
+}
+
 const replaced = new Map<string, KernelConfig>();
 const installed = new Map<string, KernelConfig>();
 /** The last successful registration (addon and kernels asked for), kept while it is in force. */
