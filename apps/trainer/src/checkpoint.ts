@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { RoadError, EXIT } from './errors.js';
+import { EXIT, RoadError } from './errors.js';
 
 /**
  * One tensor a checkpoint stores and restores. Net weights (tfjs-layers `LayerVariable`s, trainable or not),
@@ -38,6 +39,10 @@ export interface CheckpointManifest {
   net: NetIdentity;
   /** Free-form training state: optimizer scalars, data-iterator positions, RNG state, metrics. */
   state: Record<string, unknown>;
+  /** Hash of the run's config (all keys but `steps`): a resumed run only takes checkpoints of its own config. */
+  configHash?: string;
+  /** SHA-256 of weights.bin (hex); checked on read. Checkpoints written before it existed have none. */
+  weightsSha256?: string;
   tensors: {
     group: string;
     name: string;
@@ -70,6 +75,10 @@ export const nodeCheckpointFs: CheckpointFs = {
 
 const MANIFEST = 'checkpoint.json';
 const WEIGHTS = 'weights.bin';
+/** SHA-256 (hex) of checkpoint.json's bytes, written beside it: a flipped bit in the manifest is caught too. */
+const MANIFEST_SUM = 'checkpoint.sha256';
+
+const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 
 function stepDirName(step: number): string {
   return `step-${String(step).padStart(7, '0')}`;
@@ -85,7 +94,7 @@ function stepDirName(step: number): string {
 export async function writeCheckpoint(
   dir: string,
   label: string | number,
-  manifest: Omit<CheckpointManifest, 'tensors' | 'format'>,
+  manifest: Omit<CheckpointManifest, 'tensors' | 'format' | 'weightsSha256'>,
   slots: WeightSlot[],
   fs: CheckpointFs = nodeCheckpointFs,
 ): Promise<string> {
@@ -109,13 +118,20 @@ export async function writeCheckpoint(
     if (s.dtype === 'int32') for (let k = 0; k < d.length; k++, o += 4) view.setInt32(o, d[k], true);
     else for (let k = 0; k < d.length; k++, o += 4) view.setFloat32(o, d[k], true);
   });
-  const full: CheckpointManifest = { format: 'road-checkpoint/1', ...manifest, tensors };
+  const full: CheckpointManifest = { format: 'road-checkpoint/1', ...manifest, weightsSha256: sha256(bin), tensors };
+  const manifestText = JSON.stringify(full, null, 1);
+  const old = join(dir, `.old-${name}-${process.pid}-${Date.now()}`);
   try {
     await fs.mkdir(tmp);
     await fs.writeFile(join(tmp, WEIGHTS), bin);
-    await fs.writeFile(join(tmp, MANIFEST), JSON.stringify(full, null, 1));
-    await fs.rm(final);
+    await fs.writeFile(join(tmp, MANIFEST), manifestText);
+    await fs.writeFile(join(tmp, MANIFEST_SUM), `${sha256(manifestText)}\n`);
+    // Replacing a folder of the same name (`best`, or a step written again after a resume): move the old one aside
+    // first, so that a kill at any point leaves either the old or the new one under the final name, never neither
+    // for longer than one rename.
+    if (existsSync(final)) await fs.rename(final, old);
     await fs.rename(tmp, final);
+    await fs.rm(old);
     if (typeof label === 'number') {
       const latestTmp = join(dir, `.tmp-latest-${process.pid}.json`);
       await fs.writeFile(latestTmp, JSON.stringify({ step: manifest.step, path: name }));
@@ -123,6 +139,7 @@ export async function writeCheckpoint(
     }
   } catch (e) {
     await fs.rm(tmp).catch(() => undefined);
+    if (!existsSync(final) && existsSync(old)) await fs.rename(old, final).catch(() => undefined);
     throw new RoadError(
       `could not write checkpoint ${final}: ${(e as Error).message}` +
         (latestCheckpoint(dir) ? `; the last good checkpoint is kept: ${latestCheckpoint(dir)}` : ''),
@@ -143,6 +160,28 @@ export function latestCheckpoint(dir: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Tidies a checkpoint folder after a process was killed while writing in it (call it holding the run lock):
+ * temporary folders and files are removed, and a folder moved aside to be replaced (`.old-NAME-…`) goes back to
+ * NAME when the new NAME never arrived. Returns what it did, one line each.
+ */
+export function recoverCheckpointDir(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const done: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const p = join(dir, entry);
+    const old = /^\.old-(.+)-\d+-\d+$/.exec(entry);
+    if (old && !existsSync(join(dir, old[1]))) {
+      renameSync(p, join(dir, old[1]));
+      done.push(`restored ${join(dir, old[1])} (its replacement was never completed)`);
+    } else if (old || entry.startsWith('.tmp-')) {
+      rmSync(p, { recursive: true, force: true });
+      done.push(`removed ${p} (left by an interrupted write)`);
+    }
+  }
+  return done;
 }
 
 /** Step checkpoints in `dir`, oldest first. */
@@ -188,28 +227,100 @@ export function resolveCheckpointPath(path: string): string {
   );
 }
 
-/** Reads a checkpoint folder (manifest + weights). Errors name the file. */
+/** Reads a checkpoint folder (manifest + weights) and checks its checksums. Errors name the file. */
 export function readCheckpoint(path: string): LoadedCheckpoint {
   const dir = resolveCheckpointPath(path);
   const mPath = join(dir, MANIFEST);
+  let text: string;
   let manifest: CheckpointManifest;
   try {
-    manifest = JSON.parse(readFileSync(mPath, 'utf8'));
+    text = readFileSync(mPath, 'utf8');
+    manifest = JSON.parse(text);
   } catch (e) {
     throw new RoadError(`checkpoint ${mPath} is not readable JSON: ${(e as Error).message}`, EXIT.badInput);
   }
-  if (manifest.format !== 'road-checkpoint/1') {
-    throw new RoadError(`checkpoint ${mPath}: unknown format ${JSON.stringify(manifest.format)}`, EXIT.badInput);
+  if (manifest == null || typeof manifest !== 'object' || manifest.format !== 'road-checkpoint/1') {
+    throw new RoadError(`checkpoint ${mPath}: unknown format ${JSON.stringify(manifest?.format)}`, EXIT.badInput);
   }
-  const weights = new Uint8Array(readFileSync(join(dir, WEIGHTS)));
+  const sumPath = join(dir, MANIFEST_SUM);
+  if (existsSync(sumPath)) {
+    const want = readFileSync(sumPath, 'utf8').trim();
+    if (sha256(text) !== want)
+      throw new RoadError(`checkpoint ${mPath} is corrupt: its SHA-256 does not match ${sumPath}`, EXIT.badInput);
+  } else if (manifest.weightsSha256 !== undefined) {
+    throw new RoadError(`checkpoint ${dir} is incomplete: ${sumPath} is missing`, EXIT.badInput);
+  }
+  const wPath = join(dir, WEIGHTS);
+  let weights: Uint8Array;
+  try {
+    weights = new Uint8Array(readFileSync(wPath));
+  } catch (e) {
+    throw new RoadError(`checkpoint ${wPath} is not readable: ${(e as Error).message}`, EXIT.badInput);
+  }
   const need = manifest.tensors.reduce((m, t) => Math.max(m, t.offset + t.length * 4), 0);
   if (weights.byteLength < need) {
+    throw new RoadError(`checkpoint ${wPath} is truncated (${weights.byteLength} < ${need} bytes)`, EXIT.badInput);
+  }
+  if (manifest.weightsSha256 !== undefined && sha256(weights) !== manifest.weightsSha256) {
     throw new RoadError(
-      `checkpoint ${join(dir, WEIGHTS)} is truncated (${weights.byteLength} < ${need} bytes)`,
+      `checkpoint ${wPath} is corrupt: its SHA-256 does not match the one in ${MANIFEST}`,
       EXIT.badInput,
     );
   }
   return { dir, manifest, weights };
+}
+
+/** Hash of a config for {@link CheckpointManifest.configHash}: canonical JSON (sorted keys), `steps` left out. */
+export function configHash(config: object): string {
+  const canon = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(canon);
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v as Record<string, unknown>)
+          .sort()
+          .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+      );
+    return v;
+  };
+  const { steps: _steps, ...rest } = config as Record<string, unknown>;
+  return sha256(JSON.stringify(canon(rest))).slice(0, 16);
+}
+
+/**
+ * The newest good step checkpoint of a run: latest.json's first, then the step checkpoints newest first. A
+ * checkpoint that fails its checksums, cannot be read or belongs to another config (`expectedConfigHash`) is
+ * named through `warn` and skipped, and so is one that `check` (e.g. the net's identity) throws for. Null when the folder has none at all; a RoadError listing each one tried when
+ * none of them is good.
+ */
+export function newestGoodCheckpoint(
+  dir: string,
+  expectedConfigHash: string | null,
+  warn: (line: string) => void,
+  check?: (ck: LoadedCheckpoint) => void,
+): LoadedCheckpoint | null {
+  const latest = latestCheckpoint(dir);
+  const all = listStepCheckpoints(dir).reverse();
+  const candidates = [...new Set([...(latest ? [latest] : []), ...all])];
+  if (!candidates.length) return null;
+  const bad: string[] = [];
+  for (const c of candidates) {
+    try {
+      const ck = readCheckpoint(c);
+      check?.(ck);
+      if (expectedConfigHash && ck.manifest.configHash && ck.manifest.configHash !== expectedConfigHash)
+        throw new RoadError(
+          `checkpoint ${c} was written by another config (hash ${ck.manifest.configHash}, this run's is ${expectedConfigHash})`,
+          EXIT.badInput,
+        );
+      if (bad.length) warn(`resuming from the previous good checkpoint ${c}`);
+      return ck;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      bad.push(msg);
+      warn(`skipping a bad checkpoint: ${msg}`);
+    }
+  }
+  throw new RoadError(`no good checkpoint left in ${dir}:\n  ${bad.join('\n  ')}`, EXIT.badInput);
 }
 
 /** Checks that a checkpoint holds the same net (name, attention, class count, input channels). */

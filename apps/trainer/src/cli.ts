@@ -27,6 +27,7 @@ export function buildProgram(): Command {
     .option('-c, --config <file|preset>', 'a JSON config file or a preset name', 'road')
     .option('-s, --set <key=value>', 'override a config key (repeatable), e.g. --set lambda.dst=0.5', collect, [])
     .option('--resume <dir>', 'continue the run in <dir> from its latest checkpoint')
+    .option('--resume-if-exists', 'with --out: continue the run there if it exists, else start it (requeued jobs)')
     .option('-o, --out <dir>', 'run folder (default runs/<name>-<time>)')
     .option('--teacher <path>', 'teacher checkpoint (overrides teacher.checkpoint)')
     .option('--stop-after <step>', 'stop after this step with a checkpoint (resume later)', int('--stop-after'))
@@ -53,12 +54,15 @@ export function buildProgram(): Command {
           log,
           quiet: o.quiet,
           stopAfter: o.stopAfter,
+          handleSignals: true,
           watchdog,
         });
         printSummary(r);
         return;
       }
       const config = loadConfig(o.config, o.set);
+      if (o.resumeIfExists && !o.out)
+        throw new RoadError('--resume-if-exists needs --out DIR (the folder a rerun finds again)', EXIT.badInput);
       const outDir = resolve(o.out ?? join('runs', `${config.name}-${stamp()}`));
       const r = await trainRun(config, {
         outDir,
@@ -66,6 +70,8 @@ export function buildProgram(): Command {
         quiet: o.quiet,
         teacherCheckpoint: o.teacher,
         stopAfter: o.stopAfter,
+        resumeIfExists: Boolean(o.resumeIfExists),
+        handleSignals: true,
         watchdog,
       });
       printSummary(r);
@@ -283,6 +289,7 @@ function printSummary(r: {
   seconds: number;
   imagesPerSec: number;
   backend: string;
+  interrupted: string | null;
 }): void {
   const head = r.stopped
     ? `stopped at step ${r.step}/${r.steps} (resume with: road train --resume ${r.runDir})`
@@ -291,6 +298,11 @@ function printSummary(r: {
   process.stdout.write(
     `${head}${miou}, ${r.seconds.toFixed(0)} s, ${r.imagesPerSec.toFixed(2)} img/s (${r.backend}); run folder ${r.runDir}\n`,
   );
+  if (r.interrupted)
+    throw new RoadError(
+      `${r.interrupted}: stopped at step ${r.step} with a checkpoint; exit code ${EXIT.resumable} means resumable`,
+      EXIT.resumable,
+    );
 }
 
 /** Runs the CLI; returns the exit code (errors print one line; unexpected ones also their stack). */

@@ -26,6 +26,11 @@ export const EXIT = {
    * (75 is sysexits' EX_TEMPFAIL: "try again later").
    */
   stalled: 75,
+  /**
+   * The run stopped on SIGTERM/SIGINT after writing a checkpoint of the step it was on. The same code as a stall:
+   * both mean "requeue me"; rerun the same command with --resume-if-exists (or road train --resume DIR).
+   */
+  resumable: 75,
 } as const;
 
 /** A loss term (or the total) became NaN or ±Inf at some step. */

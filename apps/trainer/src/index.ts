@@ -39,6 +39,8 @@ export { benchSynthCity, benchDigits, DANN_PAPER_DIGITS, type SynthCityBench } f
 export {
   writeCheckpoint,
   readCheckpoint,
+  newestGoodCheckpoint,
+  configHash,
   latestCheckpoint,
   restoreSlots,
   nodeCheckpointFs,
@@ -46,6 +48,7 @@ export {
   type WeightSlot,
 } from './checkpoint.js';
 export { ensureEngine, type EngineInfo } from './engine.js';
+export { acquireRunLock, type RunLock, type RunLockInfo } from './run-lock.js';
 export { trainStream, evalStream, type Batch, type BatchStream } from './data.js';
 export { lineChartSvg, imageGridPng, writeRunReport } from './report.js';
 export { loadNetFromCheckpoint, predictFolder } from './predict.js';

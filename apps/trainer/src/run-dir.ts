@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsRow } from './report.js';
 
@@ -39,13 +39,23 @@ export class MetricsLog {
   }
 }
 
-/** Reads metrics.jsonl (missing file → []). */
+/**
+ * Reads metrics.jsonl (missing file → []). A last line without its newline is a row a killed process was writing:
+ * it is left out (the resumed run writes that step again). Any other bad line is an error naming the file and line.
+ */
 export function readMetrics(path: string): MetricsRow[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MetricsRow);
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
+  const complete = text.endsWith('\n') ? lines : lines.slice(0, -1);
+  return complete.flatMap((l, i) => {
+    if (!l.trim()) return [];
+    try {
+      return [JSON.parse(l) as MetricsRow];
+    } catch {
+      throw new Error(`${path}: line ${i + 1} is not JSON: ${l.slice(0, 80)}`);
+    }
+  });
 }
 
 /** Creates the run folder layout. */

@@ -1,14 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CITYSCAPES_PALETTE, normalizeImage } from '@road/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type CheckpointFs,
   checkNetIdentity,
+  configHash,
   latestCheckpoint,
+  listStepCheckpoints,
+  newestGoodCheckpoint,
   nodeCheckpointFs,
   pruneCheckpoints,
-  readCheckpoint,
+  recoverCheckpointDir,
   restoreSlots,
   type WeightSlot,
   writeCheckpoint,
@@ -22,6 +25,7 @@ import { buildParts, netSlots, optimizerState, type RunParts, restoreOptimizer, 
 import { createProgress } from './progress.js';
 import { type GridRow, type MetricsRow, writeRunReport } from './report.js';
 import { ensureRunDir, MetricsLog, readMetrics, writeFileAtomic } from './run-dir.js';
+import { acquireRunLock } from './run-lock.js';
 import { tensorboardWriter } from './tensorboard.js';
 import { createTrainStep, type StepResult } from './train-step.js';
 import { startWatchdog, type Watchdog, type WatchdogOptions } from './watchdog.js';
@@ -32,6 +36,17 @@ export interface TrainRunOptions {
   outDir: string;
   /** Continue the run in `outDir` from its latest checkpoint. */
   resume?: boolean;
+  /**
+   * Resume when `outDir` already holds this run (its config.json), else start it: a requeued batch job reruns
+   * the same command. The config given must equal the stored one except `steps`.
+   */
+  resumeIfExists?: boolean;
+  /**
+   * Handle SIGTERM/SIGINT (default false; `road train` turns it on): the first finishes the current step, writes a
+   * checkpoint and returns with `interrupted` set; a second exits at once (checkpoints are atomic, nothing is
+   * half-written).
+   */
+  handleSignals?: boolean;
   /** Teacher checkpoint overriding config.teacher.checkpoint. */
   teacherCheckpoint?: string | null;
   log?: (line: string) => void;
@@ -66,6 +81,8 @@ export interface TrainSummary {
   seconds: number;
   imagesPerSec: number;
   backend: string;
+  /** The signal that stopped the run (a checkpoint of `step` was written), or null. */
+  interrupted: NodeJS.Signals | null;
 }
 
 interface RunState {
@@ -83,6 +100,35 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
   const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const ckFs = options.checkpointFs ?? nodeCheckpointFs;
   const paths = ensureRunDir(options.outDir);
+  const lock = acquireRunLock(paths.dir);
+  try {
+    return await trainLocked(configIn, options, paths, log, ckFs);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(
+  configIn: TrainConfig | null,
+  optionsIn: TrainRunOptions,
+  paths: ReturnType<typeof ensureRunDir>,
+  log: (line: string) => void,
+  ckFs: CheckpointFs,
+): Promise<TrainSummary> {
+  for (const line of recoverCheckpointDir(paths.checkpoints)) log(line);
+  let options = optionsIn;
+  if (options.resumeIfExists && !options.resume && existsSync(paths.config)) {
+    // the stored config records the teacher as resolved when the run started: compare like with like
+    if (configIn && options.teacherCheckpoint)
+      configIn = { ...configIn, teacher: { ...configIn.teacher, checkpoint: resolve(options.teacherCheckpoint) } };
+    if (listStepCheckpoints(paths.checkpoints).length > 0) {
+      log(`${paths.dir} holds this run already: resuming it`);
+      options = { ...options, resume: true };
+    } else {
+      log(`${paths.dir} holds a run that wrote no checkpoint yet: starting it again`);
+      rmSync(paths.metrics, { force: true });
+    }
+  }
   let config: TrainConfig;
   if (options.resume) {
     if (!existsSync(paths.config))
@@ -136,10 +182,11 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
   const state: RunState = { best: null, evals: [] };
   const metrics = new MetricsLog(paths.metrics);
   if (options.resume) {
-    const latest = latestCheckpoint(paths.checkpoints);
-    if (!latest)
-      throw new RoadError(`--resume ${options.outDir}: no checkpoint in ${paths.checkpoints}`, EXIT.badInput);
-    const ck = readCheckpoint(latest);
+    const ck = newestGoodCheckpoint(paths.checkpoints, configHash(config), log, (c) =>
+      checkNetIdentity(c, parts.identity),
+    );
+    if (!ck) throw new RoadError(`--resume ${options.outDir}: no checkpoint in ${paths.checkpoints}`, EXIT.badInput);
+    const latest = ck.dir;
     checkNetIdentity(ck, parts.identity);
     restoreSlots(ck, 'net', netSlots(parts.net));
     if (parts.spatialAdaptation) restoreSlots(ck, 'saa', variableSlots(parts.spatialAdaptation.getWeights(), 'saa'));
@@ -168,6 +215,7 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
   if (config.upperBound)
     log('NOTE: this run trains on TARGET labels (oracle): an upper bound, not an adaptation method');
 
+  const runConfigHash = configHash(config);
   const saveCheckpoint = async (label: number | string, at: number) => {
     const opt = await optimizerState(parts.optimizer);
     try {
@@ -177,6 +225,7 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
         {
           step: at,
           net: parts.identity,
+          configHash: runConfigHash,
           state: {
             optimizer: opt.scalars,
             data: { source: source.state(), target: target?.state() ?? null },
@@ -222,8 +271,20 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
   let finalEval: EvalResult | null = null;
   let at = startStep;
   const stopAt = Math.min(config.steps, options.stopAfter ?? config.steps);
+  let interrupted: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      // second signal: leave now; every file the run writes is replaced atomically, so nothing is half-written
+      process.stderr.write(`road: ${signal} again: exiting now (the last checkpoint stays)\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    interrupted = signal;
+    log(`${signal}: finishing step ${at + 1}, then writing a checkpoint (send it again to exit at once)`);
+  };
+  const handleSignals = options.handleSignals ?? false;
+  if (handleSignals) for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, onSignal);
   try {
-    while (at < stopAt) {
+    while (at < stopAt && !interrupted) {
       const s = at + 1;
       let sb: Batch | undefined;
       let tbatch: Batch | undefined;
@@ -287,26 +348,29 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
         watchdog?.enter('eval', at);
         await evaluate(at);
       }
-      if ((config.checkpointEvery > 0 && at % config.checkpointEvery === 0) || at === stopAt) {
+      if ((config.checkpointEvery > 0 && at % config.checkpointEvery === 0) || at === stopAt || interrupted) {
         watchdog?.enter('checkpoint', at);
         await saveCheckpoint(at, at);
         await pruneCheckpoints(paths.checkpoints, config.keepLast, ckFs);
       }
       watchdog?.idle();
     }
-    if (at >= config.steps) {
+    if (at >= config.steps && !interrupted) {
       watchdog?.enter('eval', at);
       finalEval = await evaluate(at);
       watchdog?.idle();
     }
   } finally {
+    if (handleSignals) for (const sig of ['SIGTERM', 'SIGINT'] as const) process.removeListener(sig, onSignal);
     await watchdog?.stop();
     progress.stop();
     await source.close();
     await target?.close();
     tb.writer?.flush();
   }
-  const stopped = at < config.steps;
+  const stopped = at < config.steps || interrupted !== null;
+  if (interrupted)
+    log(`${interrupted}: stopped after step ${at} with a checkpoint; resume with: road train --resume ${paths.dir}`);
   if (!stopped && finalEval) {
     writeEval(
       paths.eval,
@@ -331,6 +395,7 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
     seconds,
     imagesPerSec: (1000 * images) / Math.max(1, computeMs),
     backend: engine.name,
+    interrupted,
   };
 }
 
