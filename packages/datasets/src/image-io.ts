@@ -15,7 +15,10 @@ import { promisify } from 'node:util';
 import { deflateSync, inflate, inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
-const inflateAsync = promisify(inflate);
+const inflateAsync = promisify(inflate) as (buf: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>;
+
+/** Largest image (pixels) the PNG decoder accepts: 2^28, e.g. 16384 × 16384; datasets' images are far smaller. */
+export const MAX_PIXELS = 2 ** 28;
 
 /** An error about one file of a dataset: `file` names it, `reason` says what is wrong with it. */
 export class DatasetError extends Error {
@@ -138,6 +141,11 @@ function parsePng(buf: Buffer, file: string): PngParts {
       const colorType = buf[dataStart + 9];
       const interlace = buf[dataStart + 12];
       if (width === 0 || height === 0) throw new DatasetError(file, `corrupt PNG (size ${width}x${height})`);
+      if (width * height > MAX_PIXELS)
+        throw new DatasetError(
+          file,
+          `PNG of ${width}x${height} pixels is larger than the ${MAX_PIXELS} pixels road reads`,
+        );
       if (!(colorType in DEPTHS) || !DEPTHS[colorType].includes(bitDepth)) {
         throw new DatasetError(file, `corrupt PNG (colour type ${colorType} with bit depth ${bitDepth})`);
       }
@@ -253,8 +261,38 @@ const ADAM7: readonly (readonly [number, number, number, number])[] = [
   [0, 1, 1, 2],
 ];
 
+/** Bytes of filtered scanlines the header calls for (all Adam7 passes when interlaced). */
+function rawSize(h: PngHeader): number {
+  const bitsPerPixel = h.bitDepth * h.channels;
+  const passes = h.interlace === 1 ? ADAM7 : ([[0, 0, 1, 1]] as const);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const cols = Math.ceil((h.width - x0) / dx);
+    const rows = Math.ceil((h.height - y0) / dy);
+    if (cols > 0 && rows > 0) total += rows * (Math.ceil((cols * bitsPerPixel) / 8) + 1);
+  }
+  return total;
+}
+
+/**
+ * The error for a failed IDAT inflate. Inflating is capped at the bytes the header's image needs, so a small file
+ * that would inflate to gigabytes is refused early instead of being decoded into memory.
+ */
+function inflateError(e: unknown, h: PngHeader, limit: number, file: string): DatasetError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
+    return new DatasetError(
+      file,
+      `corrupt PNG (image data inflates to more than the ${limit} bytes a ${h.width}x${h.height} image needs)`,
+      { cause: e },
+    );
+  return new DatasetError(file, `corrupt or truncated PNG data (${(e as Error).message})`, { cause: e });
+}
+
 function decodePixels(raw: Uint8Array, h: PngHeader, ch: number, file: string): Uint8Array | Uint16Array {
   const { width, height, bitDepth, channels } = h;
+  if (raw.length < rawSize(h))
+    throw new DatasetError(file, `corrupt PNG (image data too short for ${width}x${height})`);
   const out = bitDepth === 16 ? new Uint16Array(width * height) : new Uint8Array(width * height);
   const bitsPerPixel = bitDepth * channels;
   const bpp = Math.max(1, bitsPerPixel >> 3);
@@ -282,11 +320,12 @@ function decodePixels(raw: Uint8Array, h: PngHeader, ch: number, file: string): 
 export function decodePngChannel(buf: Buffer, file: string, channel = 0): LabelImage {
   const { header, idat, palette } = parsePng(buf, file);
   checkChannel(header, channel, file);
+  const limit = rawSize(header);
   let raw: Buffer;
   try {
-    raw = inflateSync(idat);
+    raw = inflateSync(idat, { maxOutputLength: limit });
   } catch (e) {
-    throw new DatasetError(file, `corrupt PNG (${(e as Error).message})`, { cause: e });
+    throw inflateError(e, header, limit, file);
   }
   return labelImage(header, decodePixels(raw, header, channel, file), palette);
 }
@@ -319,11 +358,12 @@ export async function readLabelPng(file: string, options: { channel?: number } =
   const buf = await readBytes(file);
   const { header, idat, palette } = parsePng(buf, file);
   checkChannel(header, channel, file);
+  const limit = rawSize(header);
   let raw: Buffer;
   try {
-    raw = await inflateAsync(idat);
+    raw = await inflateAsync(idat, { maxOutputLength: limit });
   } catch (e) {
-    throw new DatasetError(file, `corrupt or truncated PNG data (${(e as Error).message})`, { cause: e });
+    throw inflateError(e, header, limit, file);
   }
   return labelImage(header, decodePixels(raw, header, channel, file), palette);
 }

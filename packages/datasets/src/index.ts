@@ -17,6 +17,7 @@ export {
 } from './label-maps';
 export {
   DatasetError,
+  MAX_PIXELS,
   decodePngChannel,
   encodePng,
   isPng,
