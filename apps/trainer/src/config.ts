@@ -372,11 +372,19 @@ export function validateConfig(raw: unknown, origin = 'config'): TrainConfig {
   const parsed = TrainConfigSchema.safeParse(raw);
   if (!parsed.success) throw new RoadError(formatZodError(parsed.error, origin), EXIT.badInput);
   const c = parsed.data;
+  const ref = (v: unknown, role: 'source' | 'target' | 'val') => {
+    try {
+      return resolveDatasetRef(v as string | DatasetRef, role);
+    } catch (e) {
+      if (e instanceof RoadError) throw new RoadError(`${origin}: ${e.message}`, e.exitCode);
+      throw e;
+    }
+  };
   const config: TrainConfig = {
     ...c,
-    source: resolveDatasetRef(c.source as string | DatasetRef, 'source'),
-    target: resolveDatasetRef(c.target as string | DatasetRef, 'target'),
-    val: resolveDatasetRef(c.val as string | DatasetRef, 'val'),
+    source: ref(c.source, 'source'),
+    target: ref(c.target, 'target'),
+    val: ref(c.val, 'val'),
   };
   return config;
 }
