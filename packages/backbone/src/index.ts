@@ -39,6 +39,17 @@ export {
   type SegmentationNet,
 } from './segmentation-net';
 export { copyWeightsByName, type ModelLike, type WeightCopyReport, weightedLayers } from './weights';
+export { parseWeightFile, readWeightFile } from './weights/read-weight-file';
+export { readKerasH5 } from './weights/keras-h5';
+export { readSafetensors } from './weights/safetensors';
+export { readTorchLegacy, readTorchZip } from './weights/torch-file';
+export {
+  type RawTensor,
+  type WeightDType,
+  type WeightFile,
+  WeightFileError,
+  type WeightFileFormat,
+} from './weights/weight-file';
 
 /**
  * Registers the custom layers (`AtrousConv2D`, `HydraPlusMdaMultiply`, `HydraPlusUnfoldMaps`) with tfjs
