@@ -31,8 +31,8 @@ export interface NetIdentity {
   width?: number;
   /** Input normalisation the net was trained with: `caffe`, `torch` or `tf` (absent = `torch`). */
   normalization?: 'caffe' | 'torch' | 'tf';
-  /** Net options that pretrained weights set (deeplabv2-resnet `bnEpsilon`, `strideIn`; absent = defaults). */
-  options?: { bnEpsilon?: number; strideIn?: '1x1' | '3x3' };
+  /** Further net options (deeplabv2-resnet `depth`, and `bnEpsilon`, `strideIn` set by pretrained weights). */
+  options?: { depth?: number; bnEpsilon?: number; strideIn?: '1x1' | '3x3' };
 }
 
 /** The JSON half of a checkpoint. The binary half (`weights.bin`) holds the tensors, little-endian. */

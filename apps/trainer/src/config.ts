@@ -136,6 +136,8 @@ export const TrainConfigSchema = z
          * fine-tuning segmentation nets from pretrained weights with small batches).
          */
         bn: z.enum(['train', 'frozen']).default('frozen'),
+        /** deeplabv2-resnet depth: 50 (default) or 101 (DeepLab-v2 / AdaptSegNet use ResNet-101). */
+        depth: z.union([z.literal(50), z.literal(101)]).optional(),
         /**
          * Pretrained weights for the student's trunk: a PyTorch `.pth`/`.pt` state dict (torchvision, timm,
          * AdaptSegNet's DeepLab-v2 init), a `.safetensors` file or Keras `.h5` weights (see `road weights inspect`).

@@ -34,8 +34,11 @@ export type SegNet = ReturnType<typeof createSegmentationNet>;
 /** Classes of the teacher's rotation pretext task (0°, 90°, 180°, 270°). */
 export const ROTATION_CLASSES = 4;
 
-/** Net options that follow pretrained weights (deeplabv2-resnet: BN epsilon, which bottleneck conv strides). */
-export type WeightNetOptions = { bnEpsilon?: number; strideIn?: '1x1' | '3x3' };
+/**
+ * Net options beyond name, attention and width that a checkpoint must record to rebuild the net: deeplabv2-resnet's
+ * `depth`, and what pretrained weights set (BN epsilon, which bottleneck conv strides).
+ */
+export type WeightNetOptions = { depth?: number; bnEpsilon?: number; strideIn?: '1x1' | '3x3' };
 
 /** Creates the student net of a config. `options`: net options the pretrained weights need. */
 export function buildNet(
@@ -133,7 +136,11 @@ export function planWeights(config: TrainConfig): WeightsPlan {
     normalization = a ?? b ?? 'torch';
   }
   const ref = student ?? teacher;
-  return { student, teacher, normalization, netOptions: ref ? netOptionsForWeights(ref, config.net.name) : {} };
+  const netOptions: WeightNetOptions = {
+    ...(config.net.depth !== undefined ? { depth: config.net.depth } : {}),
+    ...(ref ? netOptionsForWeights(ref, config.net.name) : {}),
+  };
+  return { student, teacher, normalization, netOptions };
 }
 
 interface LayerVariableLike {
@@ -324,7 +331,12 @@ export function buildParts(
     if (plan.teacher && (config.lambda.dst > 0 || (config.teacher.initStudent && !plan.student))) {
       // The frozen teacher: the trunk of an ImageNet model (its head is never used).
       teacherNet = buildNet({ ...config.net, attention: 'none' }, numClasses, config.seed, plan.netOptions);
-      loadWeightsInto(teacherNet, plan.teacher, config.teacher.weights ? 'teacher.weights' : 'net.weights', options.log);
+      loadWeightsInto(
+        teacherNet,
+        plan.teacher,
+        config.teacher.weights ? 'teacher.weights' : 'net.weights',
+        options.log,
+      );
       teacher = new FrozenTeacher(teacherNet.backbone);
       if (config.teacher.initStudent && !plan.student) copyBackboneWeights(teacherNet, net);
     }

@@ -90,7 +90,12 @@ export async function predictFolder(options: {
     for (const f of files) {
       const path = join(options.inputDir, f);
       const img = await readRgb(path);
-      const x = tf.tensor4d(normalizeImage(img.data, datasetNormalization(normalization)), [1, img.height, img.width, 3]);
+      const x = tf.tensor4d(normalizeImage(img.data, datasetNormalization(normalization)), [
+        1,
+        img.height,
+        img.width,
+        3,
+      ]);
       const ids = tf.tidy(() => tf.cast(tf.argMax(net.predict(x), 3), 'int32'));
       const pred = new Uint8Array(await ids.data());
       tf.dispose([x, ids]);

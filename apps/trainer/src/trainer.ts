@@ -118,7 +118,8 @@ export async function trainRun(configIn: TrainConfig | null, options: TrainRunOp
     log,
   });
   // The resolved config records the input normalisation the weights chose, so eval, predict and resume use it.
-  if (config.net.normalization === 'auto') config = { ...config, net: { ...config.net, normalization: parts.normalization } };
+  if (config.net.normalization === 'auto')
+    config = { ...config, net: { ...config.net, normalization: parts.normalization } };
   const step = createTrainStep(config, parts);
   const slots = (): WeightSlot[] => [
     ...netSlots(parts.net),

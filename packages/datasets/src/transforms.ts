@@ -86,7 +86,8 @@ function normMeanStd(norm: Normalization): { mean: number[]; std: number[] } {
   if (norm === 'unit') return { mean: [0, 0, 0], std: [1, 1, 1] };
   if (norm === 'tf') return { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
   // caffe, in RGB order (normalizeImage reverses the channels)
-  if (norm === 'caffe') return { mean: [...CAFFE_BGR_MEAN].reverse().map((m) => m / 255), std: [1 / 255, 1 / 255, 1 / 255] };
+  if (norm === 'caffe')
+    return { mean: [...CAFFE_BGR_MEAN].reverse().map((m) => m / 255), std: [1 / 255, 1 / 255, 1 / 255] };
   if (typeof norm === 'string') throw new Error(`normalize: unknown normalisation '${norm}'`);
   const { mean, std } = norm;
   if (!mean || !std || mean.length !== 3 || std.length !== 3 || std.some((v) => !(v > 0))) {
