@@ -30,6 +30,10 @@ export interface NetIdentity {
   inputChannels: number;
   /** Width multiplier (absent = 1). */
   width?: number;
+  /** Input normalisation the net was trained with: `caffe`, `torch` or `tf` (absent = `torch`). */
+  normalization?: 'caffe' | 'torch' | 'tf';
+  /** Further net options (deeplabv2-resnet `depth`, and `bnEpsilon`, `strideIn` set by pretrained weights). */
+  options?: { depth?: number; bnEpsilon?: number; strideIn?: '1x1' | '3x3' };
 }
 
 /** The JSON half of a checkpoint. The binary half (`weights.bin`) holds the tensors, little-endian. */
@@ -332,6 +336,12 @@ export function checkNetIdentity(ck: LoadedCheckpoint, expected: NetIdentity): v
     const b = k === 'width' ? (expected.width ?? 1) : expected[k];
     if (a !== b) diffs.push(`${k} ${JSON.stringify(a)} (expected ${JSON.stringify(b)})`);
   }
+  const norm = (id: NetIdentity) => id.normalization ?? 'torch';
+  if (norm(got) !== norm(expected)) {
+    diffs.push(`input normalisation ${norm(got)} (expected ${norm(expected)})`);
+  }
+  const opts = (id: NetIdentity) => JSON.stringify(id.options ?? {});
+  if (opts(got) !== opts(expected)) diffs.push(`net options ${opts(got)} (expected ${opts(expected)})`);
   if (diffs.length) {
     throw new RoadError(`checkpoint ${ck.dir} is from another net: ${diffs.join(', ')}`, EXIT.badInput);
   }

@@ -258,6 +258,39 @@ export function buildProgram(): Command {
       await runDoctor({ backend: o.backend, steps: o.steps, log: (l) => process.stdout.write(`${l}\n`) });
     });
 
+  const weights = program
+    .command('weights')
+    .description('pretrained weight files (PyTorch .pth/.pt, safetensors, Keras .h5)');
+  weights
+    .command('inspect <file>')
+    .description(
+      'list the tensors and the layout found, or with --net the load report (matched/missing/unexpected/shape-mismatched/skipped); exit 0 when FILE loads strictly into the net, 2 otherwise',
+    )
+    .option('--net <name>', 'a registered net, e.g. vgg16-fcn or deeplabv2-resnet')
+    .option(
+      '--num-classes <n>',
+      'classes of the net (a DeepLab classifier loads when it matches)',
+      int('--num-classes'),
+      19,
+    )
+    .option('--width <w>', 'width multiplier of the net', (v) => Number(v), 1)
+    .option('--depth <n>', 'deeplabv2-resnet depth (50 or 101)', int('--depth'))
+    .option('-v, --verbose', 'list every matched tensor too')
+    .action(async (file: string, o) => {
+      const { ensureEngine } = await import('./engine.js');
+      const { runWeightsInspect } = await import('./weights-command.js');
+      if (o.net) await ensureEngine('cpu', () => {});
+      runWeightsInspect({
+        file,
+        net: o.net,
+        numClasses: o.numClasses,
+        width: o.width,
+        depth: o.depth,
+        verbose: Boolean(o.verbose),
+        out: (t) => process.stdout.write(t),
+      });
+    });
+
   const data = program.command('data').description('dataset tools');
   data
     .command('stats')

@@ -37,9 +37,14 @@ export async function runEval(o: {
   await ensureEngine(o.backend ?? 'auto', o.log);
   const ds = await openRef(ref, dataSeed, '--dataset');
   const ckPath = resolveCheckpointPath(o.checkpoint ?? o.run ?? '');
-  const { net, checkpoint } = loadNetFromCheckpoint(ckPath, { numClasses: ds.numClasses });
+  const { net, checkpoint, normalization } = loadNetFromCheckpoint(ckPath, { numClasses: ds.numClasses });
   try {
-    const r = await evaluateNet(net, ref, { numClasses: net.numClasses, seed: dataSeed, limit: o.limit || undefined });
+    const r = await evaluateNet(net, ref, {
+      numClasses: net.numClasses,
+      seed: dataSeed,
+      limit: o.limit || undefined,
+      normalization,
+    });
     const outDir = resolve(o.out ?? (o.run ? join(o.run, 'eval') : 'eval'));
     const name = `eval-${ref.kind}${ref.split ? `-${ref.split}` : ''}`;
     writeEval(outDir, name, r, `${checkpoint} on ${r.dataset}`);

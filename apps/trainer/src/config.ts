@@ -136,14 +136,35 @@ export const TrainConfigSchema = z
          * fine-tuning segmentation nets from pretrained weights with small batches).
          */
         bn: z.enum(['train', 'frozen']).default('frozen'),
+        /** deeplabv2-resnet depth: 50 (default) or 101 (DeepLab-v2 / AdaptSegNet use ResNet-101). */
+        depth: z.union([z.literal(50), z.literal(101)]).optional(),
+        /**
+         * Pretrained weights for the student's trunk: a PyTorch `.pth`/`.pt` state dict (torchvision, timm,
+         * AdaptSegNet's DeepLab-v2 init), a `.safetensors` file or Keras `.h5` weights (see `road weights inspect`).
+         * Loaded strictly (the ImageNet classifier is skipped). With no `teacher.*` given, the frozen teacher is built
+         * from the same file (ROAD: student and teacher both start from the ImageNet model).
+         */
+        weights: z.string().nullable().default(null),
+        /**
+         * Input normalisation: `auto` follows the weights' origin (`torch` for torchvision/timm, `caffe` for
+         * DeepLab-v2 and Keras; `torch` when no weights are given); `caffe` (BGR, 0..255, minus the mean), `torch`
+         * (RGB, /255, ImageNet mean/std) or `tf` (−1..1) overrides it. Stored in every checkpoint.
+         */
+        normalization: z.enum(['auto', 'caffe', 'torch', 'tf']).default('auto'),
       })
       .strict()
       .default({}),
     teacher: z
       .object({
         /**
-         * Teacher checkpoint (a `road pretrain` output folder or its teacher.ckpt.json). `null`: none given —
-         * `road demo` pretrains one; `road train` with λ_dst > 0 then errors.
+         * Pretrained weights for the frozen teacher (formats as `net.weights`). `null` with `net.weights` set: the
+         * teacher is the same ImageNet model as the student's initialisation, as in the paper.
+         */
+        weights: z.string().nullable().default(null),
+        /**
+         * The no-weights fallback: a `road pretrain` checkpoint (rotation-pretext net trained on target-look images;
+         * an output folder or its teacher.ckpt.json). `road demo` pretrains one; `road train` with λ_dst > 0 and no
+         * teacher at all errors.
          */
         checkpoint: z.string().nullable().default(null),
         /** Initialise the student's backbone from the teacher (ROAD: both start from the same "ImageNet" net). */
@@ -288,7 +309,8 @@ export const PRESETS: Record<string, { description: string; config: TrainConfigI
     config: { lambda: { dst: 0 } },
   },
   road: {
-    description: 'ROAD-Net: target-guided distillation + spatial-aware adaptation',
+    description:
+      'ROAD-Net: target-guided distillation + spatial-aware adaptation (with net.weights: the ImageNet model is both the student init and the frozen teacher, as in the paper)',
     config: {},
   },
   'road-hydraplus': {

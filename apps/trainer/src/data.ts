@@ -64,6 +64,7 @@ export function trainStream(
   const it = createBatchIterator(spec, {
     batchSize,
     transform: {
+      normalize: datasetNormalization(config.net.normalization),
       ...(config.crop ? { crop: config.crop } : {}),
       ...(config.scale[0] !== 1 || config.scale[1] !== 1 ? { scale: config.scale } : {}),
       flip: config.flip,
@@ -78,12 +79,26 @@ export function trainStream(
   return wrap(it, `${role} ${describeRef(ref)}`);
 }
 
-/** An evaluation stream: one pass, in order, no augmentation. */
-export function evalStream(ref: DatasetRef, seed: number, batchSize: number, role = 'val'): BatchStream {
+/**
+ * The @road/datasets normalisation of an input normalisation mode (`torch` = torchvision's ImageNet mean/std;
+ * `auto` before it is resolved means no weights, hence `torch`).
+ */
+export function datasetNormalization(mode: string | undefined): 'imagenet' | 'caffe' | 'tf' {
+  return mode === 'caffe' || mode === 'tf' ? mode : 'imagenet';
+}
+
+/** An evaluation stream: one pass, in order, no augmentation; `normalization` as the net was trained. */
+export function evalStream(
+  ref: DatasetRef,
+  seed: number,
+  batchSize: number,
+  role = 'val',
+  normalization?: string,
+): BatchStream {
   const spec = toSpec(ref, seed, role);
   const it = createBatchIterator(spec, {
     batchSize,
-    transform: {},
+    transform: { normalize: datasetNormalization(normalization) },
     forever: false,
     shuffle: false,
     seed,

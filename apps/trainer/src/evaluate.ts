@@ -67,11 +67,19 @@ export function classNamesFor(numClasses: number, names?: readonly string[]): st
 export async function evaluateNet(
   net: PredictNet,
   ref: DatasetRef,
-  options: { numClasses: number; seed: number; limit?: number; batchSize?: number; classNames?: readonly string[] },
+  options: {
+    numClasses: number;
+    seed: number;
+    limit?: number;
+    batchSize?: number;
+    classNames?: readonly string[];
+    /** Input normalisation the net was trained with (`caffe` | `torch` | `tf`; default `torch`). */
+    normalization?: string;
+  },
 ): Promise<EvalResult> {
   const cm = new ConfusionMatrix(options.numClasses, { ignoreIndex: 255 });
   const batch = Math.max(1, Math.min(options.batchSize ?? 4, options.limit || Number.POSITIVE_INFINITY));
-  const stream = evalStream(ref, options.seed, batch);
+  const stream = evalStream(ref, options.seed, batch, 'val', options.normalization);
   let images = 0;
   try {
     for (;;) {

@@ -1,5 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { copyBackboneWeights, createSegmentationNet } from '@road/backbone';
+import {
+  copyBackboneWeights,
+  createSegmentationNet,
+  formatLoadReport,
+  type InputNormalization,
+  loadPretrainedWeights,
+  netOptionsForWeights,
+  normalizationForWeights,
+  PretrainedLoadError,
+  readWeightFile,
+  type WeightFile,
+  WeightFileError,
+} from '@road/backbone';
 import { createFusedAdam } from '@road/backend';
 import { convDomainClassifier, SpatialAwareAdaptation } from '@road/dann';
 import { FrozenTeacher } from '@road/distill';
@@ -22,11 +34,18 @@ export type SegNet = ReturnType<typeof createSegmentationNet>;
 /** Classes of the teacher's rotation pretext task (0°, 90°, 180°, 270°). */
 export const ROTATION_CLASSES = 4;
 
-/** Creates the student net of a config. */
+/**
+ * Net options beyond name, attention and width that a checkpoint must record to rebuild the net: deeplabv2-resnet's
+ * `depth`, and what pretrained weights set (BN epsilon, which bottleneck conv strides).
+ */
+export type WeightNetOptions = { depth?: number; bnEpsilon?: number; strideIn?: '1x1' | '3x3' };
+
+/** Creates the student net of a config. `options`: net options the pretrained weights need. */
 export function buildNet(
   net: { name: string; attention: 'none' | 'hydraplus'; width?: number },
   numClasses: number,
   seed: number,
+  options: WeightNetOptions = {},
 ): SegNet {
   return createSegmentationNet(net.name as Parameters<typeof createSegmentationNet>[0], {
     numClasses,
@@ -34,17 +53,94 @@ export function buildNet(
     attention: net.attention,
     seed,
     ...(net.width !== undefined && net.width !== 1 ? { widthMultiplier: net.width } : {}),
+    ...options,
   });
 }
 
-export function identityOf(net: { name: string; attention: string; width?: number }, numClasses: number): NetIdentity {
+export function identityOf(
+  net: { name: string; attention: string; width?: number },
+  numClasses: number,
+  extra: { normalization?: InputNormalization; options?: WeightNetOptions } = {},
+): NetIdentity {
   return {
     name: net.name,
     attention: net.attention,
     numClasses,
     inputChannels: 3,
     ...(net.width !== undefined && net.width !== 1 ? { width: net.width } : {}),
+    ...(extra.normalization && extra.normalization !== 'torch' ? { normalization: extra.normalization } : {}),
+    ...(extra.options && Object.keys(extra.options).length ? { options: extra.options } : {}),
   };
+}
+
+/** Reads a weight file for a config key; errors name the key and the file. */
+function readWeightsFor(key: string, path: string): WeightFile {
+  try {
+    return readWeightFile(path);
+  } catch (e) {
+    if (e instanceof WeightFileError) throw new RoadError(`config key "${key}": ${e.message}`, EXIT.badInput);
+    throw e;
+  }
+}
+
+/** Loads pretrained weights strictly into a net; a failed load is a RoadError carrying the load report. */
+export function loadWeightsInto(net: SegNet, file: WeightFile, key: string, log?: (l: string) => void): void {
+  try {
+    const r = loadPretrainedWeights(net, file);
+    log?.(`${key}: ${file.source} → ${net.name}: matched ${r.matched.length}, skipped ${r.skipped.length} (${r.map})`);
+    for (const n of r.notes) log?.(`${key}: note: ${n}`);
+  } catch (e) {
+    if (e instanceof PretrainedLoadError) {
+      throw new RoadError(`config key "${key}": ${formatLoadReport(e.report)}`, EXIT.badInput);
+    }
+    throw e;
+  }
+}
+
+/** What pretrained weights decide for a run: the files, the input normalisation and net options. */
+export interface WeightsPlan {
+  student: WeightFile | null;
+  /** Teacher weights: `teacher.weights`, else `net.weights` when no teacher checkpoint is given. */
+  teacher: WeightFile | null;
+  normalization: InputNormalization;
+  netOptions: WeightNetOptions;
+}
+
+/**
+ * Reads `net.weights` / `teacher.weights` and resolves `net.normalization: 'auto'` from their origin (`torch` when
+ * there are none). Two files of different origins under `auto` are an error (the teacher and student see the same
+ * normalised input).
+ */
+export function planWeights(config: TrainConfig): WeightsPlan {
+  const student = config.net.weights ? readWeightsFor('net.weights', config.net.weights) : null;
+  let teacher: WeightFile | null = null;
+  if (config.teacher.weights) {
+    teacher =
+      config.teacher.weights === config.net.weights && student
+        ? student
+        : readWeightsFor('teacher.weights', config.teacher.weights);
+  } else if (student && !config.teacher.checkpoint) {
+    teacher = student;
+  }
+  let normalization: InputNormalization = 'torch';
+  if (config.net.normalization !== 'auto') normalization = config.net.normalization;
+  else {
+    const a = student ? normalizationForWeights(student) : undefined;
+    const b = teacher ? normalizationForWeights(teacher) : undefined;
+    if (a && b && a !== b) {
+      throw new RoadError(
+        `net.weights (${student!.source}) expects '${a}' input normalisation, teacher.weights (${teacher!.source}) '${b}': set net.normalization explicitly`,
+        EXIT.badInput,
+      );
+    }
+    normalization = a ?? b ?? 'torch';
+  }
+  const ref = student ?? teacher;
+  const netOptions: WeightNetOptions = {
+    ...(config.net.depth !== undefined ? { depth: config.net.depth } : {}),
+    ...(ref ? netOptionsForWeights(ref, config.net.name) : {}),
+  };
+  return { student, teacher, normalization, netOptions };
 }
 
 interface LayerVariableLike {
@@ -198,6 +294,8 @@ export interface RunParts extends TrainParts {
   spatialAdaptation: SpatialAwareAdaptation | null;
   teacherNet: SegNet | null;
   identity: NetIdentity;
+  /** The input normalisation of this run (resolved from the weights when `net.normalization` is `auto`). */
+  normalization: InputNormalization;
   dispose(): void;
 }
 
@@ -214,23 +312,44 @@ export function featureChannels(net: SegNet): number {
 export function buildParts(
   config: TrainConfig,
   numClasses: number,
-  options: { teacherCheckpoint?: string | null } = {},
+  options: { teacherCheckpoint?: string | null; log?: (line: string) => void } = {},
 ): RunParts {
-  const net = buildNet(config.net, numClasses, config.seed);
+  const plan = planWeights(config);
+  const net = buildNet(config.net, numClasses, config.seed, plan.netOptions);
   const teacherPath = options.teacherCheckpoint ?? config.teacher.checkpoint;
   let teacherNet: SegNet | null = null;
   let teacher: FrozenTeacher | null = null;
-  if (config.lambda.dst > 0 && !teacherPath) {
+  if (config.lambda.dst > 0 && !teacherPath && !plan.teacher) {
+    net.dispose();
     throw new RoadError(
-      'lambda.dst > 0 needs a teacher: set teacher.checkpoint to a `road pretrain` output (or use `road demo`, which makes one)',
+      'lambda.dst > 0 needs a teacher: set net.weights or teacher.weights to ImageNet weights (as the paper), or teacher.checkpoint to a `road pretrain` output (the no-weights fallback; `road demo` makes one)',
       EXIT.badInput,
     );
   }
-  if (teacherPath && (config.lambda.dst > 0 || config.teacher.initStudent)) {
+  try {
+    if (plan.student) loadWeightsInto(net, plan.student, 'net.weights', options.log);
+    if (plan.teacher && (config.lambda.dst > 0 || (config.teacher.initStudent && !plan.student))) {
+      // The frozen teacher: the trunk of an ImageNet model (its head is never used).
+      teacherNet = buildNet({ ...config.net, attention: 'none' }, numClasses, config.seed, plan.netOptions);
+      loadWeightsInto(
+        teacherNet,
+        plan.teacher,
+        config.teacher.weights ? 'teacher.weights' : 'net.weights',
+        options.log,
+      );
+      teacher = new FrozenTeacher(teacherNet.backbone);
+      if (config.teacher.initStudent && !plan.student) copyBackboneWeights(teacherNet, net);
+    }
+  } catch (e) {
+    net.dispose();
+    teacherNet?.dispose();
+    throw e;
+  }
+  if (!plan.teacher && teacherPath && (config.lambda.dst > 0 || config.teacher.initStudent)) {
     const t = loadTeacher(teacherPath, config.net, config.seed);
     teacherNet = t.net;
     teacher = t.teacher;
-    if (config.teacher.initStudent) copyBackboneWeights(t.net, net);
+    if (config.teacher.initStudent && !plan.student) copyBackboneWeights(t.net, net);
   }
   let spatial: SpatialAwareAdaptation | null = null;
   if (config.lambda.spt > 0) {
@@ -254,7 +373,8 @@ export function buildParts(
     spatialAdaptation: spatial,
     teacherNet,
     optimizer,
-    identity: identityOf(config.net, numClasses),
+    normalization: plan.normalization,
+    identity: identityOf(config.net, numClasses, { normalization: plan.normalization, options: plan.netOptions }),
     dispose() {
       net.dispose();
       teacherNet?.dispose();

@@ -5,6 +5,7 @@ import { CITYSCAPES_PALETTE, normalizeImage, readRgb } from '@road/datasets';
 import { checkNetIdentity, readCheckpoint, restoreSlots } from './checkpoint.js';
 import { validateConfig, type TrainConfig } from './config.js';
 import { RoadError, EXIT } from './errors.js';
+import { datasetNormalization } from './data.js';
 import { buildNet, identityOf, netSlots, type SegNet } from './parts.js';
 import { colorize, overlay, writeRgbPng } from './report.js';
 import { dirname } from 'node:path';
@@ -16,7 +17,7 @@ import { dirname } from 'node:path';
 export function loadNetFromCheckpoint(
   path: string,
   expect?: { name?: string; numClasses?: number },
-): { net: SegNet; checkpoint: string; config: TrainConfig | null } {
+): { net: SegNet; checkpoint: string; config: TrainConfig | null; normalization: 'caffe' | 'torch' | 'tf' } {
   const ck = readCheckpoint(path);
   const id = ck.manifest.net;
   if (expect?.name && expect.name !== id.name) {
@@ -35,9 +36,16 @@ export function loadNetFromCheckpoint(
     { name: id.name, attention: id.attention as 'none' | 'hydraplus', width: id.width },
     id.numClasses,
     0,
+    id.options ?? {},
   );
   try {
-    checkNetIdentity(ck, identityOf({ name: id.name, attention: id.attention, width: id.width }, id.numClasses));
+    checkNetIdentity(
+      ck,
+      identityOf({ name: id.name, attention: id.attention, width: id.width }, id.numClasses, {
+        normalization: id.normalization,
+        options: id.options,
+      }),
+    );
     restoreSlots(ck, 'net', netSlots(net));
   } catch (e) {
     net.dispose();
@@ -53,7 +61,7 @@ export function loadNetFromCheckpoint(
       config = null;
     }
   }
-  return { net, checkpoint: ck.dir, config };
+  return { net, checkpoint: ck.dir, config, normalization: id.normalization ?? 'torch' };
 }
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.webp']);
@@ -75,14 +83,19 @@ export async function predictFolder(options: {
     .filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()))
     .sort();
   if (!files.length) throw new RoadError(`no images (png/jpg/webp) in ${options.inputDir}`, EXIT.badInput);
-  const { net } = loadNetFromCheckpoint(options.checkpoint);
+  const { net, normalization } = loadNetFromCheckpoint(options.checkpoint);
   mkdirSync(options.outputDir, { recursive: true });
   const written: string[] = [];
   try {
     for (const f of files) {
       const path = join(options.inputDir, f);
       const img = await readRgb(path);
-      const x = tf.tensor4d(normalizeImage(img.data), [1, img.height, img.width, 3]);
+      const x = tf.tensor4d(normalizeImage(img.data, datasetNormalization(normalization)), [
+        1,
+        img.height,
+        img.width,
+        3,
+      ]);
       const ids = tf.tidy(() => tf.cast(tf.argMax(net.predict(x), 3), 'int32'));
       const pred = new Uint8Array(await ids.data());
       tf.dispose([x, ids]);

@@ -17,7 +17,7 @@ import {
   writeCheckpoint,
 } from './checkpoint.js';
 import { configToJSON, type TrainConfig, validateConfig } from './config.js';
-import { type Batch, type BatchStream, disposeBatch, openRef, trainStream } from './data.js';
+import { type Batch, type BatchStream, datasetNormalization, disposeBatch, openRef, trainStream } from './data.js';
 import { ensureEngine } from './engine.js';
 import { EXIT, NonFiniteLossError, RoadError } from './errors.js';
 import { type EvalResult, evalMarkdown, evaluateNet, headlineMiou, writeEval } from './evaluate.js';
@@ -169,7 +169,11 @@ async function trainLocked(
 
   const parts: RunParts = buildParts(config, numClasses, {
     teacherCheckpoint: options.resume ? (options.teacherCheckpoint ?? null) : null,
+    log,
   });
+  // The resolved config records the input normalisation the weights chose, so eval, predict and resume use it.
+  if (config.net.normalization === 'auto')
+    config = { ...config, net: { ...config.net, normalization: parts.normalization } };
   const step = createTrainStep(config, parts);
   const slots = (): WeightSlot[] => [
     ...netSlots(parts.net),
@@ -246,6 +250,7 @@ async function trainLocked(
       numClasses,
       seed: config.dataSeed,
       limit: config.evalLimit || undefined,
+      normalization: parts.normalization,
     });
     writeEval(paths.eval, `step-${String(at).padStart(7, '0')}`, r, `${config.name} at step ${at}`);
     const miou = headlineMiou(r);
@@ -402,14 +407,19 @@ async function trainLocked(
 /** Predicted train ids of the first `count` validation images, plus the images and labels (for report grids). */
 export async function predictionRows(
   nets: { predict(x: tf.Tensor4D): tf.Tensor4D }[],
-  config: Pick<TrainConfig, 'val' | 'dataSeed'>,
+  config: Pick<TrainConfig, 'val' | 'dataSeed'> & { net?: { normalization?: string } },
   count: number,
 ): Promise<GridRow[]> {
   const ds = await openRef(config.val, config.dataSeed, 'val');
   const rows: GridRow[] = [];
   for (let i = 0; i < Math.min(count, ds.length); i++) {
     const s = await ds.get(i);
-    const x = tf.tensor4d(normalizeImage(s.image), [1, s.height, s.width, 3]);
+    const x = tf.tensor4d(normalizeImage(s.image, datasetNormalization(config.net?.normalization)), [
+      1,
+      s.height,
+      s.width,
+      3,
+    ]);
     const predictions: Uint8Array[] = [];
     for (const net of nets) {
       const ids = tf.tidy(() => tf.cast(tf.argMax(net.predict(x), 3), 'int32'));

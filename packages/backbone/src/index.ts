@@ -27,7 +27,15 @@ export { ATTENTIVE_BN_SUFFIX, type ConvSpec, NetBuilder } from './net-builder';
 export { deeplabV2Resnet, RESNET_BLOCKS } from './nets/deeplabv2-resnet';
 export { roadLite } from './nets/road-lite';
 export { VGG16_BLOCKS, vgg16Fcn } from './nets/vgg16-fcn';
-export { CAFFE_BGR_MEAN, kerasCaffePreprocess } from './preprocess';
+export {
+  CAFFE_BGR_MEAN,
+  IMAGENET_RGB_MEAN,
+  IMAGENET_RGB_STD,
+  INPUT_NORMALIZATIONS,
+  type InputNormalization,
+  kerasCaffePreprocess,
+  normalizeInput,
+} from './preprocess';
 export { getSegmentationNetFactory, listSegmentationNets, registerSegmentationNet } from './registry';
 export { bilinearMatrix, type ResizeBilinearOptions, resizeBilinear } from './resize-bilinear';
 export {
@@ -39,6 +47,34 @@ export {
   type SegmentationNet,
 } from './segmentation-net';
 export { copyWeightsByName, type ModelLike, type WeightCopyReport, weightedLayers } from './weights';
+export { readKerasH5 } from './weights/keras-h5';
+export {
+  formatLoadReport,
+  type LoadPretrainedOptions,
+  loadPretrainedWeights,
+  netOptionsForWeights,
+  normalizationForWeights,
+  PretrainedLoadError,
+  type PretrainedLoadReport,
+} from './weights/load-pretrained';
+export {
+  detectWeightMap,
+  type MapRule,
+  WEIGHT_MAPS,
+  type WeightMapName,
+  type WeightNameMap,
+  type WeightTransform,
+} from './weights/name-maps';
+export { parseWeightFile, readWeightFile } from './weights/read-weight-file';
+export { readSafetensors } from './weights/safetensors';
+export { readTorchLegacy, readTorchZip } from './weights/torch-file';
+export {
+  type RawTensor,
+  type WeightDType,
+  type WeightFile,
+  WeightFileError,
+  type WeightFileFormat,
+} from './weights/weight-file';
 
 /**
  * Registers the custom layers (`AtrousConv2D`, `HydraPlusMdaMultiply`, `HydraPlusUnfoldMaps`) with tfjs

@@ -33,6 +33,13 @@ export interface SegmentationNetOptions {
   depth?: number;
   /** deeplabv2-resnet: ASPP rates (default [6, 12, 18, 24]). */
   asppRates?: number[];
+  /** deeplabv2-resnet: batch-norm epsilon (default 1.001e-5, Keras; PyTorch/Caffe-converted weights use 1e-5). */
+  bnEpsilon?: number;
+  /**
+   * deeplabv2-resnet: which conv of a bottleneck strides: `'1x1'` (default; ResNet v1 as Keras, Caffe and DeepLab-v2)
+   * or `'3x3'` (torchvision and timm ResNets, "v1.5"; padded 1 on each side as PyTorch does).
+   */
+  strideIn?: '1x1' | '3x3';
   /** vgg16-fcn: fc6/fc7 width (default 1024; FCN used 4096). Scaled by widthMultiplier. */
   headChannels?: number;
   /** vgg16-fcn: fc6 kernel size (default 3; FCN used 7). */

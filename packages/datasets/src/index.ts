@@ -42,6 +42,7 @@ export {
   augment,
   crop,
   cropToFull,
+  CAFFE_BGR_MEAN,
   defaultPadColor,
   estimateMeanStd,
   horizontalFlip,

@@ -223,6 +223,19 @@ describe('normalizeImage', () => {
     expect(Array.from(buf)).toEqual([0, 0, 0, 2, 1, 0.5]);
     expect(() => normalizeImage(Uint8Array.from([1, 2, 3]), { mean: [0, 0], std: [1, 1, 1] })).toThrow(/3 values/);
   });
+
+  it('caffe: RGB → BGR minus the BGR mean on 0..255; tf: x/127.5 − 1; pad colours; by hand', () => {
+    const caffe = normalizeImage(Uint8Array.from([255, 0, 51, 10, 20, 30]), 'caffe');
+    const want = [51 - 103.939, 0 - 116.779, 255 - 123.68, 30 - 103.939, 20 - 116.779, 10 - 123.68];
+    expect(Array.from(caffe)).toEqual(want.map(Math.fround));
+    const tf = normalizeImage(Uint8Array.from([0, 255, 51]), 'tf');
+    expect(tf[0]).toBe(-1);
+    expect(tf[1]).toBe(1);
+    expect(tf[2]).toBeCloseTo(51 / 127.5 - 1, 6);
+    expect(defaultPadColor('caffe')).toEqual([124, 117, 104]);
+    expect(defaultPadColor('tf')).toEqual([128, 128, 128]);
+    expect(() => normalizeImage(Uint8Array.from([1, 2, 3]), 'bgr' as 'tf')).toThrow(/unknown normalisation 'bgr'/);
+  });
 });
 
 describe('estimateMeanStd', () => {

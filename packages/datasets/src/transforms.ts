@@ -32,11 +32,16 @@ export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.
 /** The label value that losses and metrics skip (same as label-maps' IGNORE_INDEX). */
 const IGNORE_INDEX = 255;
 
+/** Per-channel BGR means of Caffe/Keras `caffe` preprocessing (0..255 scale). */
+export const CAFFE_BGR_MEAN: readonly [number, number, number] = [103.939, 116.779, 123.68];
+
 /**
- * Colour normalisation: `'imagenet'` → `(x/255 − IMAGENET_MEAN) / IMAGENET_STD`; `'unit'` → `x/255`;
- * or explicit per-channel `mean`/`std` on the 0..1 scale (e.g. from {@link estimateMeanStd}).
+ * Colour normalisation: `'imagenet'` → `(x/255 − IMAGENET_MEAN) / IMAGENET_STD` (torchvision/timm weights);
+ * `'unit'` → `x/255`; `'caffe'` → channels reversed to BGR, minus {@link CAFFE_BGR_MEAN}, on the 0..255 scale
+ * (Caffe/DeepLab-v2 and Keras VGG16/ResNet weights); `'tf'` → `x/127.5 − 1`; or explicit per-channel `mean`/`std`
+ * on the 0..1 scale (e.g. from {@link estimateMeanStd}).
  */
-export type Normalization = 'imagenet' | 'unit' | { mean: readonly number[]; std: readonly number[] };
+export type Normalization = 'imagenet' | 'unit' | 'caffe' | 'tf' | { mean: readonly number[]; std: readonly number[] };
 
 /** Options for {@link augment}. Steps run in this order: resize → scale → crop → flip. */
 export interface TransformSpec {
@@ -79,6 +84,11 @@ function checkSize(what: string, h: number, w: number): void {
 function normMeanStd(norm: Normalization): { mean: number[]; std: number[] } {
   if (norm === 'imagenet') return { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] };
   if (norm === 'unit') return { mean: [0, 0, 0], std: [1, 1, 1] };
+  if (norm === 'tf') return { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+  // caffe, in RGB order (normalizeImage reverses the channels)
+  if (norm === 'caffe')
+    return { mean: [...CAFFE_BGR_MEAN].reverse().map((m) => m / 255), std: [1 / 255, 1 / 255, 1 / 255] };
+  if (typeof norm === 'string') throw new Error(`normalize: unknown normalisation '${norm}'`);
   const { mean, std } = norm;
   if (!mean || !std || mean.length !== 3 || std.length !== 3 || std.some((v) => !(v > 0))) {
     throw new Error(`normalize: expected mean and std with 3 values each (std > 0), got ${JSON.stringify(norm)}`);
@@ -355,6 +365,16 @@ export function normalizeImage(
   const dst = out ?? new Float32Array(image.length);
   if (dst.length < offset + image.length) throw new Error('normalizeImage: output buffer too small');
   const lut = new Float32Array(768);
+  if (norm === 'caffe') {
+    // BGR out: channel c of the output is input channel 2 − c, minus the BGR mean
+    for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = v - CAFFE_BGR_MEAN[c];
+    for (let i = 0; i < image.length; i += 3) {
+      dst[offset + i] = lut[image[i + 2]];
+      dst[offset + i + 1] = lut[256 + image[i + 1]];
+      dst[offset + i + 2] = lut[512 + image[i]];
+    }
+    return dst;
+  }
   for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - mean[c]) / std[c];
   for (let i = 0; i < image.length; i += 3) {
     dst[offset + i] = lut[image[i]];
