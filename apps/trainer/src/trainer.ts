@@ -137,7 +137,13 @@ async function trainLocked(
     if (configIn) {
       // Only the length of a run may change on resume: anything else would make the resumed run a different
       // experiment than its checkpoints and metrics say. Refuse, naming the keys, rather than ignore them.
-      const changed = changedKeys(stored, { ...configIn, steps: stored.steps });
+      // `auto` settings were resolved when the run started (the stored config holds what was used): compare
+      // an `auto` with whatever it became.
+      const incoming =
+        configIn.net.normalization === 'auto'
+          ? { ...configIn, net: { ...configIn.net, normalization: stored.net.normalization } }
+          : configIn;
+      const changed = changedKeys(stored, { ...incoming, steps: stored.steps });
       if (changed.length)
         throw new RoadError(
           `--resume ${options.outDir}: only 'steps' can be changed when resuming; --set also changes ${changed.join(', ')} (start a new run for that)`,
