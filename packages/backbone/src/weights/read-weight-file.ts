@@ -10,10 +10,20 @@ import { type WeightFile, WeightFileError } from './weight-file';
  * Errors are {@link WeightFileError}s whose message starts with `source`.
  */
 export function parseWeightFile(bytes: Uint8Array, source: string): WeightFile {
-  if (isZip(bytes)) return readTorchZip(bytes, source);
-  if (isHdf5(bytes)) return readKerasH5(bytes, source);
-  if (isPickle(bytes)) return readTorchLegacy(bytes, source);
-  if (isSafetensors(bytes)) return readSafetensors(bytes, source);
+  const guarded = (format: string, read: () => WeightFile): WeightFile => {
+    try {
+      return read();
+    } catch (e) {
+      if (e instanceof WeightFileError) throw e;
+      // a fault the format's own checks did not name (bad UTF-8 in a name, a library's internal error on a corrupt
+      // structure): still one error naming the file
+      throw new WeightFileError(source, `corrupt ${format} file (${e instanceof Error ? e.message : String(e)})`);
+    }
+  };
+  if (isZip(bytes)) return guarded('PyTorch zip', () => readTorchZip(bytes, source));
+  if (isHdf5(bytes)) return guarded('Keras HDF5', () => readKerasH5(bytes, source));
+  if (isPickle(bytes)) return guarded('PyTorch legacy', () => readTorchLegacy(bytes, source));
+  if (isSafetensors(bytes)) return guarded('safetensors', () => readSafetensors(bytes, source));
   throw new WeightFileError(
     source,
     `unknown weight format (${bytes.length} bytes; expected a PyTorch .pth/.pt, safetensors or Keras HDF5 file)`,

@@ -1,4 +1,3 @@
-import { unzipSync } from 'fflate';
 import {
   PickleError,
   type PickleValue,
@@ -8,6 +7,7 @@ import {
   type TensorRef,
 } from './restricted-pickle';
 import { DTYPE_BYTES, decodeElements, numel, type RawTensor, type WeightFile, WeightFileError } from './weight-file';
+import { ZipError, zipEntries, zipEntryData } from './zip-reader';
 
 /** True when `bytes` starts like a zip archive (what `torch.save` writes since PyTorch 1.6). */
 export function isZip(bytes: Uint8Array): boolean {
@@ -94,21 +94,29 @@ function wrapPickle<T>(source: string, f: () => T): T {
 
 /**
  * Reads a `torch.save(state_dict)` zip archive (`<name>/data.pkl` + `<name>/data/<key>` storages) with the
- * restricted unpickler. Unzipping: fflate (stored and deflated entries; PyTorch writes stored ones).
+ * restricted unpickler. Unzipping: ./zip-reader (bounded; stored and deflated entries, ZIP64; PyTorch writes stored ones).
  */
 export function readTorchZip(bytes: Uint8Array, source: string): WeightFile {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes);
-  } catch (e) {
-    throw new WeightFileError(source, `not a readable zip archive (truncated or corrupt: ${(e as Error).message})`);
-  }
-  const pkl = Object.keys(entries).find((n) => /^[^/]+\/data\.pkl$/.test(n) || n === 'data.pkl');
+  const zip = (what: () => Uint8Array | ReturnType<typeof zipEntries>) => {
+    try {
+      return what();
+    } catch (e) {
+      if (e instanceof ZipError)
+        throw new WeightFileError(source, `not a readable zip archive (truncated or corrupt: ${e.message})`);
+      throw e;
+    }
+  };
+  const index = zip(() => zipEntries(bytes)) as ReturnType<typeof zipEntries>;
+  const read = (name: string): Uint8Array | undefined => {
+    const entry = index.get(name);
+    return entry ? (zip(() => zipEntryData(bytes, entry)) as Uint8Array) : undefined;
+  };
+  const pkl = [...index.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n) || n === 'data.pkl');
   if (!pkl) throw new WeightFileError(source, 'zip archive without data.pkl (not a torch.save file)');
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const refs = new Map<string, StorageRef>();
   const root = wrapPickle(source, () =>
-    readPickle(entries[pkl], (pid) => {
+    readPickle(read(pkl) as Uint8Array, (pid) => {
       const s = storageFromPid(pid);
       refs.set(s.key, s);
       return s;
@@ -116,7 +124,7 @@ export function readTorchZip(bytes: Uint8Array, source: string): WeightFile {
   ).value;
   const storages: Storages = new Map();
   for (const [key, ref] of refs) {
-    const raw = entries[`${prefix}data/${key}`];
+    const raw = read(`${prefix}data/${key}`);
     if (!raw) throw new WeightFileError(source, `storage '${key}' is missing from the archive (truncated or corrupt)`);
     if (raw.length % DTYPE_BYTES[ref.dtype] !== 0) {
       throw new WeightFileError(source, `storage '${key}' has ${raw.length} bytes, not a whole number of ${ref.dtype}`);
