@@ -204,6 +204,20 @@ describe('load report', () => {
     a.dispose();
   });
 
+  it('HydraPlus: attentive `_hp` batch norms take their base layer\'s statistics; attention layers stay untouched', async () => {
+    await tf.setBackend('cpu');
+    const a = net('deeplabv2-resnet', { ...RESNET_W32, numClasses: 5, attention: 'hydraplus', attentionMaps: 1 });
+    const r = loadPretrainedWeights(a, file('deeplabv2-w32.pth'));
+    expect(r.strictOk).toBe(true);
+    expect(r.untouched.length).toBeGreaterThan(0);
+    expect(r.untouched.every((u) => u.startsWith('hp_'))).toBe(true);
+    const base = a.backbone.getLayer('conv4_block2_1_bn').getWeights();
+    const hp = a.backbone.getLayer('conv4_block2_1_bn_hp').getWeights();
+    expect(hp).toHaveLength(4);
+    for (const [i, w] of hp.entries()) expect(Array.from(w.dataSync())).toEqual(Array.from(base[i].dataSync()));
+    a.dispose();
+  });
+
   it('loading leaks no tensors', async () => {
     await tf.setBackend('cpu');
     const a = net('vgg16-fcn', VGG_W16);
