@@ -204,7 +204,7 @@ describe('load report', () => {
     a.dispose();
   });
 
-  it('HydraPlus: attentive `_hp` batch norms take their base layer\'s statistics; attention layers stay untouched', async () => {
+  it("HydraPlus: attentive `_hp` batch norms take their base layer's statistics; attention layers stay untouched", async () => {
     await tf.setBackend('cpu');
     const a = net('deeplabv2-resnet', { ...RESNET_W32, numClasses: 5, attention: 'hydraplus', attentionMaps: 1 });
     const r = loadPretrainedWeights(a, file('deeplabv2-w32.pth'));
