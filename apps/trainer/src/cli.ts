@@ -79,7 +79,9 @@ export function buildProgram(): Command {
 
   program
     .command('pretrain')
-    .description('pretrain a teacher backbone on unlabeled images by rotation prediction')
+    .description(
+      'the no-weights fallback: pretrain a teacher backbone on unlabeled images by rotation prediction (with ImageNet weights, set net.weights instead)',
+    )
     .option(
       '-d, --dataset <ref>',
       'unlabeled images: synthcity (its pretrain pool), folder:/path, cityscapes:/path …',

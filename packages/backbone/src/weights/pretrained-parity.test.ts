@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { model as makeModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relError } from '../../test/helpers';
 import type { SegmentationNetOptions } from '../net-architecture';
 import { type InputNormalization, normalizeInput } from '../preprocess';
@@ -41,7 +41,7 @@ afterAll(async () => {
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`pretrained weights match PyTorch (${backend})`, () => {
-    it('backend', async () => {
+    beforeAll(async () => {
       expect(await tf.setBackend(backend)).toBe(true);
     });
 
@@ -96,6 +96,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const f = a.features(x);
       expect(compare(f, ref.features_os16 as number[], ref.features_os16_shape as number[])).toBeLessThan(TOL);
       tf.dispose([x, f]);
+      a.dispose();
+    });
+
+    it('Keras whole-model HDF5 (model_weights/, Keras ResNet names) → deeplabv2-resnet: DeepLab features', () => {
+      const ref = reference()['deeplabv2-w32'];
+      const a = net('deeplabv2-resnet', { numClasses: 5, depth: 101, widthMultiplier: 1 / 32 });
+      const r = loadPretrainedWeights(a, file('deeplabv2-w32-keras-model.h5'));
+      expect([r.format, r.map, r.normalization]).toEqual(['keras-h5', 'keras', 'caffe']);
+      expect(r.matched).toHaveLength(104 * 2 + 104 * 4);
+      expect(r.untouched).toHaveLength(8); // the ASPP head: Keras ResNet files have none
+      const x = input(ref, 'caffe');
+      const feats = a.features(x);
+      expect(compare(feats, ref.features_os8 as number[], ref.features_os8_shape as number[])).toBeLessThan(TOL);
+      tf.dispose([x, feats]);
       a.dispose();
     });
 
@@ -201,6 +215,20 @@ describe('load report', () => {
     expect(f.shape).toEqual(ref.features_os32_shape);
     expect(relError(f.dataSync(), ref.features_os32 as number[])).toBeGreaterThan(1e-2);
     tf.dispose([x, f]);
+    a.dispose();
+  });
+
+  it("HydraPlus: attentive `_hp` batch norms take their base layer's statistics; attention layers stay untouched", async () => {
+    await tf.setBackend('cpu');
+    const a = net('deeplabv2-resnet', { ...RESNET_W32, numClasses: 5, attention: 'hydraplus', attentionMaps: 1 });
+    const r = loadPretrainedWeights(a, file('deeplabv2-w32.pth'));
+    expect(r.strictOk).toBe(true);
+    expect(r.untouched.length).toBeGreaterThan(0);
+    expect(r.untouched.every((u) => u.startsWith('hp_'))).toBe(true);
+    const base = a.backbone.getLayer('conv4_block2_1_bn').getWeights();
+    const hp = a.backbone.getLayer('conv4_block2_1_bn_hp').getWeights();
+    expect(hp).toHaveLength(4);
+    for (const [i, w] of hp.entries()) expect(Array.from(w.dataSync())).toEqual(Array.from(base[i].dataSync()));
     a.dispose();
   });
 

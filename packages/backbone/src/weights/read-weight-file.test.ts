@@ -85,3 +85,15 @@ describe('weight file readers (PyTorch-written fixtures)', () => {
     expect(() => parseWeightFile(h5.subarray(0, 3000), 'cut.h5')).toThrow(/cut\.h5: /);
   });
 });
+
+describe('weight file readers: damaged pickles', () => {
+  it('a bare pickle that is not torch.save output, and invalid UTF-8, are errors naming the file', () => {
+    // protocol 2, SHORT_BINUNICODE 'hi', STOP: a valid pickle, but no torch.save magic number
+    expect(() => parseWeightFile(new Uint8Array([0x80, 2, 0x8c, 2, 0x68, 0x69, 0x2e]), 'plain.pkl')).toThrow(
+      /plain\.pkl: a pickle, but not a torch\.save file/,
+    );
+    expect(() => parseWeightFile(new Uint8Array([0x80, 2, 0x8c, 2, 0xff, 0xfe, 0x2e]), 'utf8.pkl')).toThrow(
+      /utf8\.pkl: corrupt pickle/,
+    );
+  });
+});

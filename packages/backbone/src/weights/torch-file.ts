@@ -87,8 +87,10 @@ function wrapPickle<T>(source: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
+    if (e instanceof WeightFileError) throw e;
     if (e instanceof PickleError) throw new WeightFileError(source, e.message);
-    throw e;
+    // DataView ranges, invalid UTF-8 and the like: a corrupt file, reported as such
+    throw new WeightFileError(source, `corrupt pickle (${(e as Error).message})`);
   }
 }
 
@@ -147,7 +149,7 @@ export function readTorchLegacy(bytes: Uint8Array, source: string): WeightFile {
       throw new PickleError('unexpected persistent id in a header pickle');
     };
     const magic = readPickle(bytes, noPid, 0);
-    if (magic.value !== LEGACY_MAGIC && BigInt(magic.value as number) !== LEGACY_MAGIC) {
+    if (magic.value !== LEGACY_MAGIC) {
       throw new WeightFileError(source, 'a pickle, but not a torch.save file (no legacy magic number); refused');
     }
     const version = readPickle(bytes, noPid, magic.end);
