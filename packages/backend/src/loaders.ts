@@ -174,8 +174,9 @@ export async function loadWebgpu(options: WebgpuOptions = {}): Promise<void> {
     try {
       dawn = (await import('webgpu')) as unknown as DawnModule;
     } catch (e) {
-      const missing = (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && reasonOf(e).includes("'webgpu'");
-      throw new Error(`cannot load the 'webgpu' package (Dawn for Node): ${reasonOf(e)}${missing ? INSTALL_HINT.webgpu : ''}`);
+      if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && reasonOf(e).includes("'webgpu'"))
+        throw new Error(`the 'webgpu' package (Dawn for Node) is not installed${INSTALL_HINT.webgpu}`);
+      throw new Error(`cannot load the 'webgpu' package (Dawn for Node): ${reasonOf(e)}`);
     }
     let choice: DawnChoice;
     if (software) {
