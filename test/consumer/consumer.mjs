@@ -158,44 +158,6 @@ if (native.reason !== 'loaded' || !native.path.includes(join('prebuilds', `${pro
   fail(`@road/native did not load its prebuilt binary: ${nativeOut}`);
 console.log(native.path);
 
-// ---- (a) ESM and (b) CJS: each README example ---------------------------------------------------------------------
-const ts = (await import(join(app, 'node_modules', 'typescript', 'lib', 'typescript.js'))).default;
-step('README examples, ESM and CJS');
-for (const p of packages) {
-  const readme = readFileSync(join(p.dir, 'README.md'), 'utf8');
-  const m = /```(ts|js)\n([\s\S]*?)```/.exec(readme);
-  if (m == null) continue;
-  const code = m[2];
-  const lines = code.split('\n');
-  const imports = lines.filter((l) => /^import /.test(l));
-  const body = lines.filter((l) => !/^import /.test(l)).join('\n');
-  const esm = ts.transpileModule(code, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-  // CJS: imports become require() calls; the body goes into an async function (no top-level await in CJS).
-  const cjsSource = `${imports.join('\n')}\n(async () => {\n${body}\n})().catch((e) => { console.error(e); process.exit(1); });\n`;
-  const cjs = ts.transpileModule(cjsSource, {
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  }).outputText;
-  const base = p.name.replace('@road/', '');
-  for (const [file, text] of [
-    [`${base}.readme.mjs`, esm],
-    [`${base}.readme.cjs`, m[1] === 'js' && code.includes('require(') ? code : cjs],
-  ]) {
-    if (file.endsWith('.mjs') && m[1] === 'js' && code.includes('require(')) {
-      // a CommonJS README example: its ESM twin uses createRequire, the way an ESM user would load it
-      writeFileSync(
-        join(app, file),
-        `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n${code}`,
-      );
-    } else writeFileSync(join(app, file), text);
-    const r = run('node', [file], { cwd: app, env: { ROAD_CACHE: join(work, 'cache') } });
-    console.log(
-      `${file}: ok (${r.seconds.toFixed(1)} s) ${r.out.trim().split('\n').slice(-1)[0]?.slice(0, 100) ?? ''}`,
-    );
-  }
-}
-
 // ---- (c) the public types, from ESM and from CJS ------------------------------------------------------------------
 step('tsc --noEmit on the public types (.mts and .cts)');
 // skipLibCheck: tfjs 4.22's own declarations do not compile under strict (tfjs-layers vs tfjs-core types, 'Long');
@@ -262,14 +224,64 @@ const demo = run('npx', ['road', 'demo', '--quick', '--out', join(work, 'demo')]
 console.log(demo.out.trim().split('\n').slice(-12).join('\n'));
 record.demoQuickSeconds = demo.seconds;
 
+// ---- (a) ESM and (b) CJS: each README example ---------------------------------------------------------------------
+const ts = (await import(join(app, 'node_modules', 'typescript', 'lib', 'typescript.js'))).default;
+// The dann, distill and backbone examples use tfjs's layers API through the @tensorflow/tfjs umbrella: a user running
+// them installs it (road itself does not need it). It must not bring a second tfjs-core.
+step('npm install @tensorflow/tfjs (the README examples import it)');
+run('npm', ['install', '--no-audit', '--no-fund', '@tensorflow/tfjs@^4.22.0'], { cwd: app, env: noCompiler });
+const coresAfter = run('find', [join(app, 'node_modules'), '-path', '*/@tensorflow/tfjs-core/package.json'])
+  .out.trim()
+  .split('\n');
+if (coresAfter.length !== 1)
+  fail(`with @tensorflow/tfjs: ${coresAfter.length} copies of @tensorflow/tfjs-core:\n${coresAfter.join('\n')}`);
+console.log('still 1 copy of @tensorflow/tfjs-core');
+step('README examples, ESM and CJS');
+for (const p of packages) {
+  const readme = readFileSync(join(p.dir, 'README.md'), 'utf8');
+  const m = /```(ts|js)\n([\s\S]*?)```/.exec(readme);
+  if (m == null) continue;
+  const code = m[2];
+  const lines = code.split('\n');
+  const imports = lines.filter((l) => /^import /.test(l));
+  const body = lines.filter((l) => !/^import /.test(l)).join('\n');
+  const esm = ts.transpileModule(code, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  // CJS: imports become require() calls; the body goes into an async function (no top-level await in CJS).
+  const cjsSource = `${imports.join('\n')}\n(async () => {\n${body}\n})().catch((e) => { console.error(e); process.exit(1); });\n`;
+  const cjs = ts.transpileModule(cjsSource, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  }).outputText;
+  const base = p.name.replace('@road/', '');
+  for (const [file, text] of [
+    [`${base}.readme.mjs`, esm],
+    [`${base}.readme.cjs`, m[1] === 'js' && code.includes('require(') ? code : cjs],
+  ]) {
+    if (file.endsWith('.mjs') && m[1] === 'js' && code.includes('require(')) {
+      // a CommonJS README example: its ESM twin uses createRequire, the way an ESM user would load it
+      writeFileSync(
+        join(app, file),
+        `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n${code}`,
+      );
+    } else writeFileSync(join(app, file), text);
+    const r = run('node', [file], { cwd: app, env: { ROAD_CACHE: join(work, 'cache') } });
+    console.log(
+      `${file}: ok (${r.seconds.toFixed(1)} s) ${r.out.trim().split('\n').slice(-1)[0]?.slice(0, 100) ?? ''}`,
+    );
+  }
+}
+
 // ---- pnpm 10: no build scripts approved, no compiler -------------------------------------------------------------
 if (args.has('--pnpm')) {
   step('pnpm 10 install (no build scripts approved, no compiler on PATH)');
   const papp = join(work, 'pnpm-app');
   mkdirSync(papp);
+  // the @road packages are not on the registry yet: overrides point their inter-dependencies at the tarballs
+  const overrides = Object.fromEntries(packages.map((p) => [p.name, `file:${p.tarball}`]));
   writeFileSync(
     join(papp, 'package.json'),
-    `${JSON.stringify({ name: 'road-consumer-pnpm', version: '1.0.0', private: true }, null, 2)}\n`,
+    `${JSON.stringify({ name: 'road-consumer-pnpm', version: '1.0.0', private: true, pnpm: { overrides } }, null, 2)}\n`,
   );
   const pin = run('pnpm', ['add', ...packages.map((p) => p.tarball), ...peers], {
     cwd: papp,
