@@ -1,6 +1,7 @@
 // The README example, line for line (keep both in sync): imports below, body between the markers.
 import { tmpdir } from 'node:os';
 import { countFlops, createSegmentationNet, loadSegmentationNet } from '@road/backbone';
+import '@tensorflow/tfjs'; // in Node: the cpu backend and every gradient (@road/backend's initBackend() picks faster ones)
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it, vi } from 'vitest';
 

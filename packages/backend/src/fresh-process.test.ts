@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs build script without declarations
+import { bundleGradients } from '../scripts/bundle-gradients.mjs';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Under node_modules so that the child resolves @tensorflow/* from this package's dependencies.
@@ -16,6 +18,8 @@ const external = ['@tensorflow/*', 'webgpu'];
 
 beforeAll(async () => {
   mkdirSync(outDir, { recursive: true });
+  // as in the published dist/: tfjs-core's gradients bundled next to the package's entry files
+  await bundleGradients(join(outDir, 'tfjs-gradients.cjs'));
   const entry = join(pkgDir, 'src', 'index.ts');
   await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: join(outDir, 'backend.mjs'), external, logLevel: 'error' });
   await build({
@@ -34,6 +38,7 @@ const tf = ${load('@tensorflow/tfjs-core')};
 const before = tf.getGradient('Conv2D') != null;
 const road = ${load('./backend')};
 (async () => {
+  const gradients = road.ensureGradients();
   const info = await road.initBackend({ prefer: 'wasm' });
   const x = tf.randomUniform([2, 8, 8, 3], -1, 1, 'float32', 1);
   const w = tf.variable(tf.randomUniform([3, 3, 3, 4], -1, 1, 'float32', 2));
@@ -41,7 +46,7 @@ const road = ${load('./backend')};
   const losses = [];
   for (let i = 0; i < 3; i++) losses.push(opt.minimize(() => tf.mean(tf.square(tf.conv2d(x, w, 2, 'same'))), true).dataSync()[0]);
   console.log(JSON.stringify({ before, after: tf.getGradient('Conv2D') != null, greater: tf.getGradient('Greater') != null,
-    name: info.name, copies: road.tfjsCoreCopies(), losses }));
+    name: info.name, copies: road.tfjsCoreCopies(), losses, loadedFrom: gradients.loadedFrom }));
 })();`;
   writeFileSync(join(outDir, 'main.mjs'), body((m) => `await import('${m === './backend' ? './backend.mjs' : m}')`));
   writeFileSync(join(outDir, 'main.cjs'), body((m) => `require('${m === './backend' ? './backend.cjs' : m}')`));
@@ -53,6 +58,8 @@ describe.each(['main.mjs', 'main.cjs'])('fresh process (%s)', (main) => {
     const r = JSON.parse(out.trim().split('\n').pop() ?? '{}');
     expect(r.before).toBe(false);
     expect(r.after).toBe(true);
+    // from the bundled tfjs-core gradients, not from the @tensorflow/tfjs umbrella
+    expect(r.loadedFrom).toBe(join(outDir, 'tfjs-gradients.cjs'));
     expect(r.greater).toBe(true);
     expect(r.name).toBe('wasm');
     expect(r.copies).toHaveLength(1);

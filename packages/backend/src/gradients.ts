@@ -7,6 +7,8 @@ export interface GradientStatus {
   zeroGradients: string[];
   /** true when gradients were missing and `@tensorflow/tfjs` was loaded to register them. */
   loadedUnion: boolean;
+  /** The file that registered the missing gradients (the bundled `tfjs-gradients.cjs` or `@tensorflow/tfjs`); null when none was needed. */
+  loadedFrom: string | null;
   /** true when the gradients were already registered (by `@tensorflow/tfjs` or a bundle). */
   registeredBefore: boolean;
   /** tfjs-core version of the copy this package uses. */
@@ -19,16 +21,23 @@ const PROBE_GRADIENTS = ['Conv2D', 'FusedBatchNorm', 'Relu', 'Softmax', 'ResizeB
 const nodeRequire = (): NodeJS.Require => createRequire(import.meta.url);
 
 /**
+ * Where the gradients come from when none are registered, in order: tfjs-core's gradients bundled next to this file
+ * at build time (`dist/tfjs-gradients.cjs`, see scripts/bundle-gradients.mjs), then `@tensorflow/tfjs` when the user
+ * has it (its bundle registers them too; also the path when running from source).
+ */
+const GRADIENT_SOURCES = ['./tfjs-gradients.cjs', '../dist/tfjs-gradients.cjs', '@tensorflow/tfjs'];
+
+/**
  * Makes sure the gradient functions of every tfjs op are registered with the ONE tfjs-core copy this
  * process uses, so that `tf.grads` / `optimizer.minimize` work ("gradient function not found"
  * otherwise).
  *
  * In Node, tfjs-core's main entry (a CJS bundle) registers no gradients, and its ESM file
- * `dist/register_all_gradients.js` cannot be loaded by Node (extensionless imports) and would be a
- * second module graph anyway. `@tensorflow/tfjs`'s CJS bundle registers all of them against the
- * shared tfjs-core, so when they are missing this requires it lazily (≈60 ms; `@road/backend`
- * depends on it, library code never imports it statically). A bundle that already imported
- * `@tensorflow/tfjs-core/dist/register_all_gradients` is left alone.
+ * `dist/register_all_gradients.js` cannot be loaded by Node (extensionless imports). `@road/backend`
+ * ships that file bundled for Node (`dist/tfjs-gradients.cjs`, ≈0.3 MB; it registers through tfjs-core's
+ * process-wide gradient registry) and requires it lazily when gradients are missing; without it,
+ * `@tensorflow/tfjs` is used when installed. Gradients already registered (by `@tensorflow/tfjs` or a
+ * bundle) are left alone.
  *
  * Throws when gradients are still missing afterwards, or when `@tensorflow/tfjs` brought a second
  * tfjs-core copy (its `Tensor` class differs from ours).
@@ -36,31 +45,45 @@ const nodeRequire = (): NodeJS.Require => createRequire(import.meta.url);
 export function ensureGradients(): GradientStatus {
   const has = () => PROBE_GRADIENTS.every((k) => tf.getGradient(k) != null);
   const registeredBefore = has();
-  let loadedUnion = false;
+  let loadedFrom: string | null = null;
   if (!registeredBefore) {
-    let union: { Tensor?: unknown; version?: Record<string, string> };
-    try {
-      union = nodeRequire()('@tensorflow/tfjs');
-    } catch (e) {
-      throw new Error(
-        `@road/backend: tfjs gradients are not registered and '@tensorflow/tfjs' cannot be loaded ` +
-          `(${(e as Error).message.split('\n')[0]}); import '@tensorflow/tfjs' or ` +
-          `'@tensorflow/tfjs-core/dist/register_all_gradients' before initBackend()`,
-      );
+    const req = nodeRequire();
+    const failures: string[] = [];
+    for (const source of GRADIENT_SOURCES) {
+      let mod: { Tensor?: unknown; version?: Record<string, string> };
+      try {
+        mod = req(source);
+      } catch (e) {
+        failures.push(`${source}: ${(e as Error).message.split('\n')[0]}`);
+        continue;
+      }
+      if (source === '@tensorflow/tfjs' && mod.Tensor !== tf.Tensor) {
+        throw new Error(
+          `@road/backend: '@tensorflow/tfjs' uses another tfjs-core copy (${mod.version?.['tfjs-core']}) than ` +
+            `@road/backend (${tf.version_core}); install one @tensorflow/tfjs-core version`,
+        );
+      }
+      loadedFrom = source.startsWith('.') ? req.resolve(source) : source;
+      break;
     }
-    loadedUnion = true;
-    if (union.Tensor !== tf.Tensor) {
+    if (loadedFrom == null) {
       throw new Error(
-        `@road/backend: '@tensorflow/tfjs' uses another tfjs-core copy (${union.version?.['tfjs-core']}) than ` +
-          `@road/backend (${tf.version_core}); install one @tensorflow/tfjs-core version`,
+        `@road/backend: tfjs gradients are not registered and none of their sources loads (${failures.join('; ')}); ` +
+          `import '@tensorflow/tfjs' before initBackend()`,
       );
     }
     const missing = PROBE_GRADIENTS.filter((k) => tf.getGradient(k) == null);
     if (missing.length > 0) {
-      throw new Error(`@road/backend: gradients still missing after loading '@tensorflow/tfjs': ${missing.join(', ')}`);
+      throw new Error(`@road/backend: gradients still missing after loading ${loadedFrom}: ${missing.join(', ')}`);
     }
   }
-  return { loadedUnion, registeredBefore, coreVersion: tf.version_core, zeroGradients: registerZeroGradients() };
+  return {
+    loadedUnion: loadedFrom === '@tensorflow/tfjs',
+    loadedFrom,
+    registeredBefore,
+    coreVersion: tf.version_core,
+    zeroGradients: registerZeroGradients(),
+  };
 }
 
 /**

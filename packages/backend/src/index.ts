@@ -10,6 +10,7 @@ export {
   BACKEND_ORDER,
   type BackendName,
   DEFAULT_LOADERS,
+  INSTALL_HINT,
   TF_BACKEND_NAME,
 } from './loaders.js';
 export { ensureGradients, type GradientStatus, tfjsCoreCopies } from './gradients.js';

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initBackend } from './init-backend.js';
-import { BACKEND_ORDER, type BackendName } from './loaders.js';
+import { BACKEND_ORDER, type BackendName, INSTALL_HINT } from './loaders.js';
 import { missingSoftwareWebgpuPackages } from './webgpu/dawn.js';
 
 const require = createRequire(import.meta.url);
@@ -151,7 +151,7 @@ describe('initBackend with the real loaders on this machine', () => {
       ['tensorflow', '@tensorflow/tfjs-node'],
     ] as const) {
       const present = bindingPresent(pkg);
-      if (present === 'not installed') expect(byName[name]).toBe(`${pkg} is not installed`);
+      if (present === 'not installed') expect(byName[name]).toBe(`${pkg} is not installed${INSTALL_HINT[pkg]}`);
       else if (present === false) {
         // installed without its native addon (its install script could not download libtensorflow)
         expect(byName[name]).toMatch(new RegExp(`^require\\('${pkg}'\\) failed: The Node.js native addon module \\(tfjs_binding.node\\) can not be found`));

@@ -136,9 +136,9 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const native: NativeReport =
       tfBackend === 'wasm'
         ? registerNativeKernels({ enabled: options.native !== false })
-        : { loaded: false, reason: `not used on the '${tfBackend}' backend`, threads: null, isa: null, kernels: [] };
+        : { loaded: false, reason: `not used on the '${tfBackend}' backend`, threads: null, isa: null, kernels: [], binary: null };
     if (tfBackend === 'wasm') {
-      log(`backend ${name}: native kernels ${native.loaded ? `[${native.kernels.join(', ')}], ${native.threads} threads, ${native.isa}` : `off — ${native.reason}`}`);
+      log(`backend ${name}: native kernels ${native.loaded ? `[${native.kernels.join(', ')}], ${native.threads} threads, ${native.isa}${native.binary != null ? ` (${native.binary})` : ''}` : `off — ${native.reason}`}`);
     }
     log(`backend ${name}: in use (tfjs-core ${tf.version_core}, tf.getBackend() = '${tfBackend}')`);
     if (kernels != null && kernels.added.length + kernels.replaced.length > 0) {

@@ -86,6 +86,17 @@ function forgetHalfLoadedTensorflow(): void {
   for (const k of tf.getKernelsForBackend('tensorflow')) tf.unregisterKernel(k.kernelName, 'tensorflow');
 }
 
+/**
+ * What to add for each optional engine (optional peer dependencies of @road/backend: nothing downloads libtensorflow
+ * or Dawn unless the user asks for it). tfjs-node-gpu 4.22 downloads libtensorflow 2.9.1, built for CUDA 11.2 and cuDNN 8.1.
+ */
+export const INSTALL_HINT: Readonly<Record<string, string>> = Object.freeze({
+  '@tensorflow/tfjs-node-gpu':
+    ' (optional: npm install @tensorflow/tfjs-node-gpu@^4.22.0 on Linux x64 with an NVIDIA GPU; its libtensorflow 2.9.1 needs CUDA 11.2 and cuDNN 8.1)',
+  '@tensorflow/tfjs-node': ' (optional: npm install @tensorflow/tfjs-node@^4.22.0 for libtensorflow on the CPU)',
+  webgpu: ' (optional: npm install webgpu@^0.6.2 @tensorflow/tfjs-backend-webgpu@^4.22.0 for a GPU through Dawn)',
+});
+
 async function loadTensorflow(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<void> {
   if (tf.findBackendFactory('tensorflow') == null) {
     try {
@@ -94,7 +105,7 @@ async function loadTensorflow(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tf
       forgetHalfLoadedTensorflow();
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'MODULE_NOT_FOUND' && err.message.includes(`'${pkg}'`)) {
-        throw new Error(`${pkg} is not installed`);
+        throw new Error(`${pkg} is not installed${INSTALL_HINT[pkg]}`);
       }
       throw new Error(`require('${pkg}') failed: ${reasonOf(e)}`);
     }
@@ -163,6 +174,8 @@ export async function loadWebgpu(options: WebgpuOptions = {}): Promise<void> {
     try {
       dawn = (await import('webgpu')) as unknown as DawnModule;
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && reasonOf(e).includes("'webgpu'"))
+        throw new Error(`the 'webgpu' package (Dawn for Node) is not installed${INSTALL_HINT.webgpu}`);
       throw new Error(`cannot load the 'webgpu' package (Dawn for Node): ${reasonOf(e)}`);
     }
     let choice: DawnChoice;

@@ -1,4 +1,5 @@
 // The "Quick start" example of README.md, kept runnable (same code, asserted).
+import '@tensorflow/tfjs-backend-cpu'; // a tfjs backend for the batches' tensors (or @road/backend's initBackend())
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { createBatchIterator, cropToFull, synthCityDataset } from './index';

@@ -304,7 +304,9 @@ describe.runIf(status?.built === true)('registration on the wasm backend', () =>
   });
 
   it('native: false, a missing addon and a throwing loader put the wasm kernels back and say why', async () => {
-    await initBackend({ prefer: 'wasm' });
+    const on = await initBackend({ prefer: 'wasm' });
+    // the report names the file it loaded: the build from source, or the binary shipped in the package
+    expect(on.native.binary).toMatch(/[\\/](build|prebuilds[\\/][a-z0-9]+-[a-z0-9]+)[\\/]road_native\.node$/);
     const nativeConv = tf.getKernel('Conv2D', 'wasm');
     const shippedConv = nativeFallbackKernel('Conv2D');
     const off = await initBackend({ prefer: 'wasm', native: false });
@@ -314,6 +316,7 @@ describe.runIf(status?.built === true)('registration on the wasm backend', () =>
       threads: null,
       isa: null,
       kernels: [],
+      binary: null,
     });
     expect(tf.getKernel('Conv2D', 'wasm')).toBe(shippedConv);
     expect(nativeFallbackKernel('Conv2D')).toBeUndefined();

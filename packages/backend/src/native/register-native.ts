@@ -30,6 +30,8 @@ export interface NativeReport {
   isa: string | null;
   /** Kernels now running natively. */
   kernels: string[];
+  /** The addon file loaded (@road/native's prebuilt binary or its build from source); null when not loaded. */
+  binary: string | null;
 }
 
 /** The kernels {@link registerNativeKernels} replaces on the wasm backend (each falls back to the kernel it replaced). */
@@ -46,19 +48,19 @@ const makers: Record<
 };
 
 /** A loader of the addon: `@road/native`'s `loadNative` (injectable for tests). */
-export type NativeLoader = () => { addon: NativeConvAddon | null; reason: string };
+export type NativeLoader = () => { addon: NativeConvAddon | null; reason: string; path?: string };
 
 /** Loads `@road/native` (an optional dependency) without ever throwing. */
 export const loadRoadNative: NativeLoader = () => {
   if (process.env.ROAD_NATIVE === '0') return { addon: null, reason: 'disabled by ROAD_NATIVE=0' };
-  let mod: { loadNative(): { addon: unknown; reason: string } };
+  let mod: { loadNative(): { addon: unknown; reason: string; path?: string } };
   try {
     mod = createRequire(import.meta.url)('@road/native');
   } catch (e) {
     return { addon: null, reason: `require('@road/native') failed: ${e instanceof Error ? e.message : String(e)}` };
   }
   const r = mod.loadNative();
-  return { addon: r.addon as NativeConvAddon | null, reason: r.reason };
+  return { addon: r.addon as NativeConvAddon | null, reason: r.reason, path: r.path };
 };
 
 /**
@@ -99,7 +101,14 @@ export interface RegisterNativeOptions {
  * kernel name in `kernels`).
  */
 export function registerNativeKernels(options: RegisterNativeOptions = {}): NativeReport {
-  const off = (reason: string): NativeReport => ({ loaded: false, reason, threads: null, isa: null, kernels: [] });
+  const off = (reason: string): NativeReport => ({
+    loaded: false,
+    reason,
+    threads: null,
+    isa: null,
+    kernels: [],
+    binary: null,
+  });
   if (options.enabled === false) {
     unregisterNativeKernels();
     return off('disabled by the native: false option');
@@ -137,7 +146,14 @@ export function registerNativeKernels(options: RegisterNativeOptions = {}): Nati
   }
   active = { addon, names, rules: options.rules ?? {} };
   const info = addon.info();
-  return { loaded: true, reason: loaded.reason, threads: info.threads, isa: info.isa, kernels };
+  return {
+    loaded: true,
+    reason: loaded.reason,
+    threads: info.threads,
+    isa: info.isa,
+    kernels,
+    binary: loaded.path ?? null,
+  };
 }
 
 /** Puts back the wasm kernels {@link registerNativeKernels} replaced. */
