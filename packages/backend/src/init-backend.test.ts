@@ -157,11 +157,10 @@ describe('initBackend with the real loaders on this machine', () => {
         expect(byName[name]).toMatch(new RegExp(`^require\\('${pkg}'\\) failed: The Node.js native addon module \\(tfjs_binding.node\\) can not be found`));
       }
     }
-    if (byName.webgpu != null && missingSoftwareWebgpuPackages().length === 0) {
-      // Mesa is installed (CI installs it): a software adapter exists, and auto must refuse it, saying how to opt in.
-      expect(byName.webgpu).toMatch(/only a software (WebGPU )?adapter .*(llvmpipe|softpipe).*ROAD_WEBGPU=software/);
-    } else if (byName.webgpu != null && !vulkanLoaderPresent()) {
-      expect(byName.webgpu).toMatch(/no WebGPU adapter: requestAdapter\(\) returned null \(libvulkan\.so\.1, the Vulkan loader/);
+    if (byName.webgpu != null && !vulkanLoaderPresent()) {
+      // No Vulkan loader: no GPU adapter is possible, and Dawn is not even loaded (it would print warnings of its own).
+      expect(byName.webgpu).toMatch(/^not probed: no WebGPU GPU adapter is possible without libvulkan\.so\.1/);
+      if (missingSoftwareWebgpuPackages().length === 0) expect(byName.webgpu).toMatch(/ROAD_WEBGPU=software opts in/);
     }
   });
 

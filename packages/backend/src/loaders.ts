@@ -204,6 +204,31 @@ export async function loadWasm(): Promise<void> {
   await activateTfBackend('wasm');
 }
 
+/**
+ * Loads `@tensorflow/tfjs-backend-cpu` (its kernels and backend factory) now, as the copy `@tensorflow/tfjs` would
+ * load (resolved from there first), so that kernels registered on 'cpu' afterwards stay registered: the package
+ * registers its kernels when first imported and overwrites any registered before. Never throws (without the
+ * package, the cpu backend is simply not there).
+ */
+export function loadCpuKernelPackage(): void {
+  if (tf.findBackendFactory('cpu') != null) return;
+  const req = nodeRequire();
+  let fromTfjs: NodeJS.Require | null = null;
+  try {
+    fromTfjs = createRequire(req.resolve('@tensorflow/tfjs'));
+  } catch {
+    // no @tensorflow/tfjs: our own resolution
+  }
+  for (const r of fromTfjs != null ? [fromTfjs, req] : [req]) {
+    try {
+      r('@tensorflow/tfjs-backend-cpu');
+      return;
+    } catch {
+      // try the next resolution
+    }
+  }
+}
+
 /** The `cpu` loader: the pure-JS `@tensorflow/tfjs-backend-cpu` (always works, slowest). */
 export async function loadCpu(): Promise<void> {
   if (tf.findBackendFactory('cpu') == null) {
