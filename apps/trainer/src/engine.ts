@@ -33,7 +33,9 @@ export async function ensureEngine(backend: string, log: (line: string) => void 
         : {}),
     };
   } catch (e) {
-    throw new RoadError(`backend "${backend}" cannot be used: ${(e as Error).message}`, EXIT.badInput);
+    // @road/backend's message already says which backend could not be used: keep its reason only.
+    const reason = (e as Error).message.replace(/^@road\/backend: backend '[^']+' cannot be used: /, '');
+    throw new RoadError(`backend "${backend}" cannot be used: ${reason}`, EXIT.badInput);
   }
   current = { key: backend, info };
   log(engineLine(info as Parameters<typeof engineLine>[0]));

@@ -80,4 +80,13 @@ describe('first run', () => {
     // The reasons may name Vulkan; Dawn's own text (its source paths, its limit warnings) must not appear.
     expect(d.stdout).not.toMatch(/already registered|Couldn't load Vulkan|BackendVk|\/home\/runner|maxDynamic/);
   });
+
+  it('road doctor --backend webgpu where no GPU adapter is possible: one line saying why, no Dawn text', () => {
+    const d = road(['doctor', '--backend', 'webgpu']);
+    if (d.code === 0) return; // this machine has a WebGPU adapter
+    expect(d.code).toBe(2);
+    expect(d.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(d.stderr).toMatch(/^road: backend "webgpu" cannot be used: (?!@road)/);
+    if (/libvulkan/.test(d.stderr)) expect(d.all).not.toMatch(/Couldn't load Vulkan|BackendVk|maxDynamic/);
+  });
 });

@@ -176,6 +176,13 @@ describe('initBackend with the real loaders on this machine', () => {
     await expect(initBackend({ prefer: 'tensorflow-gpu' })).rejects.toThrow(/backend 'tensorflow-gpu' cannot be used: .*tfjs-node-gpu/);
   });
 
+  it('naming webgpu alone on Linux without the Vulkan loader throws that reason without asking Dawn', async () => {
+    if (process.platform !== 'linux' || vulkanLoaderPresent()) return;
+    await expect(initBackend({ prefer: 'webgpu' })).rejects.toThrow(
+      /backend 'webgpu' cannot be used: no WebGPU GPU adapter: libvulkan\.so\.1, the Vulkan loader Dawn needs on Linux, is not installed/,
+    );
+  });
+
   it('is idempotent: a second call returns the same backend and registers nothing twice', async () => {
     const a = await initBackend({ prefer: 'wasm' });
     const b = await initBackend({ prefer: 'wasm' });

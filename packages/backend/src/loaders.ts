@@ -169,7 +169,15 @@ export async function loadWebgpu(options: WebgpuOptions = {}): Promise<void> {
     if (software) {
       choice = await softwareAdapter(dawn, options.flags);
     } else {
-      const hw = await hardwareAdapter(dawn, options.flags);
+      // Without the Vulkan loader, Dawn has no GPU backend on Linux: do not ask it (it would only print a warning).
+      const noLoader = process.platform === 'linux' && !libraryDirs().some((d) => existsSync(join(d, 'libvulkan.so.1')));
+      const hw = noLoader ? null : await hardwareAdapter(dawn, options.flags);
+      if (noLoader) {
+        const mesa = missingSoftwareWebgpuPackages().length === 0 ? `; Mesa's software renderer is installed: ${OPT_IN}` : '';
+        throw new Error(
+          `no WebGPU GPU adapter: libvulkan.so.1, the Vulkan loader Dawn needs on Linux, is not installed (e.g. apt-get install libvulkan1 and a GPU driver)${mesa}`,
+        );
+      }
       if (hw == null) {
         const sw = await softwareAdapterName(dawn);
         if (sw != null) throw new Error(`no WebGPU GPU adapter; only a software adapter (${sw}); refused, wasm is faster on a CPU; ${OPT_IN}`);
