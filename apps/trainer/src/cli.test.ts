@@ -96,7 +96,7 @@ describe('road doctor', () => {
   it('prints the backend, the skipped ones, and a training self-check whose loss falls', async () => {
     const r = await road('doctor', '--backend', 'cpu', '--steps', '4');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/backend in use: cpu/);
+    expect(r.out).toMatch(/^engine in use: cpu \(tf.getBackend\(\) = 'cpu'/m);
     expect(r.out).toMatch(/step 4\/4/);
     expect(r.out).toMatch(/falling, the engine trains/);
   });

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, PRESETS, parseDatasetString, resolveDatasetRef } from './config.js';
 import { EXIT, RoadError } from './errors.js';
+import { setVerbose } from './output.js';
+import { roadVersion } from './versions.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const int = (what: string) => (v: string) => {
@@ -18,8 +20,11 @@ const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 export function buildProgram(): Command {
   const program = new Command('road')
     .description('ROAD-Net domain adaptation for semantic segmentation: train, evaluate, benchmark')
+    .version(roadVersion(), '-V, --version', 'print the version of road')
+    .option('--verbose', 'say why each engine was chosen or skipped, in full (and other details)')
     .showHelpAfterError()
     .exitOverride();
+  program.hook('preAction', (_program, action) => setVerbose(action.optsWithGlobals().verbose === true));
 
   program
     .command('train')
@@ -167,7 +172,7 @@ export function buildProgram(): Command {
     .description(
       'SynthCity: train source-only and road, evaluate both on target-val, print the table, write the report',
     )
-    .option('--quick', 'CI smoke version (< 2 minutes; numbers mean little)')
+    .option('--quick', 'smoke test (20 steps, < 1 minute): checks that everything runs; its numbers mean nothing')
     .option('--seed <n>', 'seed', int('--seed'), 1)
     .option('--backend <name>', 'engine', 'auto')
     .option('-o, --out <dir>', 'output folder (default runs/demo-<time>)')
@@ -185,8 +190,9 @@ export function buildProgram(): Command {
         quiet: o.quiet,
         extra: o.set,
       });
+      const gain = `${r.gainPoints >= 0 ? '+' : ''}${r.gainPoints.toFixed(1)} mIoU points`;
       process.stdout.write(
-        `\n${r.table}\nROAD − source-only: ${r.gainPoints >= 0 ? '+' : ''}${r.gainPoints.toFixed(1)} mIoU points\n`,
+        `\n${r.table}\nROAD − source-only: ${gain}${r.smokeTest ? ' (smoke test: not a result; run `road demo` without --quick)' : ''}\n`,
       );
       process.stdout.write(
         `wall time: teacher ${r.teacher.cached ? 'cached' : `${r.seconds.pretrain.toFixed(0)} s`}, source-only ${r.seconds.sourceOnly.toFixed(0)} s, road ${r.seconds.road.toFixed(0)} s, total ${r.seconds.total.toFixed(0)} s (backend ${r.backend})\nreport: ${join(outDir, 'report.html')}\n`,
@@ -252,7 +258,9 @@ export function buildProgram(): Command {
 
   program
     .command('doctor')
-    .description('print the chosen backend, the skipped ones with reasons, and run a few training steps')
+    .description(
+      'versions, the engine chosen and why each faster one was skipped (and how to get it), then a few training steps',
+    )
     .option('--backend <name>', 'engine', 'auto')
     .option('--steps <n>', 'self-check training steps', int('--steps'), 5)
     .action(async (o) => {

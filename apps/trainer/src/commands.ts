@@ -1,14 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runSelfCheck } from '@road/backend';
+import { currentBackendInfo, runSelfCheck } from '@road/backend';
 import { dataStats, openOnDiskDataset } from '@road/datasets';
+import * as tf from '@tensorflow/tfjs-core';
 import { resolveCheckpointPath } from './checkpoint.js';
 import { parseDatasetString, resolveDatasetRef, validateConfig, type DatasetRef } from './config.js';
 import { openRef, toSpec } from './data.js';
+import { doctorReport } from './doctor.js';
 import { ensureEngine } from './engine.js';
 import { RoadError, EXIT } from './errors.js';
 import { evalMarkdown, evaluateNet, writeEval } from './evaluate.js';
 import { loadNetFromCheckpoint } from './predict.js';
+import { nativeBuild, roadVersion } from './versions.js';
 
 /** `road eval`: evaluates a run's (or a checkpoint's) net on a labelled dataset, writes eval/*.json|md, prints the table. */
 export async function runEval(o: {
@@ -55,12 +58,23 @@ export async function runEval(o: {
   }
 }
 
-/** `road doctor`: chosen backend, skipped ones with reasons, and a short training self-check (loss falling). */
+/**
+ * `road doctor`: versions, the engine chosen, each skipped one with its reason and how to get it (see
+ * {@link doctorReport}), and a short training self-check (loss falling).
+ */
 export async function runDoctor(o: { backend: string; steps: number; log: (line: string) => void }): Promise<void> {
-  const info = await ensureEngine(o.backend, o.log);
-  o.log(`backend in use: ${info.name}`);
-  for (const s of info.skipped) o.log(`skipped ${s.name}: ${s.reason}`);
-  const losses = await runSelfCheck({ steps: o.steps, log: o.log });
+  await ensureEngine(o.backend, () => {});
+  const info = currentBackendInfo();
+  if (info == null) throw new RoadError('doctor: the engine is not initialised', 1);
+  const versions = {
+    road: roadVersion(),
+    tfjs: tf.version_core,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    native: nativeBuild(),
+  };
+  for (const line of doctorReport(info, versions)) o.log(line);
+  const losses = await runSelfCheck({ steps: o.steps, log: o.log, header: false });
   if (losses.length > 1 && !(losses[losses.length - 1] < losses[0]))
     throw new RoadError('self-check: the loss did not fall; training is broken on this backend', 1);
 }

@@ -24,7 +24,10 @@ describe('road demo --quick', () => {
     expect(Number.isFinite(r.sourceOnly.miou)).toBe(true);
     expect(Number.isFinite(r.road.miou)).toBe(true);
     expect(r.gainPoints).toBeCloseTo(100 * ((r.road.miouPresent as number) - (r.sourceOnly.miouPresent as number)), 10);
-    expect(r.table).toMatch(/\| class \| source-only \| road \|/);
+    // --quick is a smoke test, and the table itself says so (header and last row).
+    expect(r.smokeTest).toBe(true);
+    expect(r.table).toMatch(/^\| class — SMOKE TEST \(--quick, 20 steps\) \| source-only \| road \|/);
+    expect(r.table.trimEnd().split('\n').pop()).toMatch(/^\| \*smoke test: 20 training steps .*these numbers mean nothing\* \| \| \|$/);
     expect(r.table).toMatch(/\| \*\*mIoU \(8 classes\)\*\* \|/);
     for (const c of ['road', 'sidewalk', 'building', 'pole', 'vegetation', 'sky', 'person', 'car'])
       expect(r.table).toContain(`| ${c} |`);
@@ -39,7 +42,7 @@ describe('road demo --quick', () => {
     ]) {
       expect(existsSync(join(outDir, f)), f).toBe(true);
     }
-    expect(readFileSync(join(outDir, 'demo.md'), 'utf8')).toMatch(/ROAD − source-only/);
+    expect(readFileSync(join(outDir, 'demo.md'), 'utf8')).toMatch(/ROAD − source-only.*\(smoke test: 20 steps, not a result/);
     expect(lines.some((l) => /pretrained in/.test(l))).toBe(true);
   });
 });

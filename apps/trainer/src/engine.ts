@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@road/backend';
+import { engineLine, initBackend } from '@road/backend';
 import { RoadError, EXIT } from './errors.js';
+import { isVerbose } from './output.js';
 
 /** The engine in use: its name and the backends that were skipped (with reasons). */
 export interface EngineInfo {
@@ -15,12 +16,15 @@ let current: { key: string; info: EngineInfo } | null = null;
 /**
  * Initialises the tfjs engine once per process through @road/backend (which also registers the training kernels
  * and gradients the wasm backend lacks). `auto` tries tensorflow-gpu → tensorflow → webgpu → wasm → cpu.
+ * Logs one line (the engine, its native kernels, each skipped engine in a few words); under `--verbose` also
+ * @road/backend's line per decision with the full reasons.
  */
 export async function ensureEngine(backend: string, log: (line: string) => void = () => {}): Promise<EngineInfo> {
   if (current && (current.key === backend || (backend === 'auto' && current.key !== 'cpu'))) return current.info;
   let info: EngineInfo;
   try {
-    const r = await initBackend(backend === 'auto' ? { log } : { prefer: backend as never, log });
+    const detail = isVerbose() ? log : undefined;
+    const r = await initBackend(backend === 'auto' ? { log: detail } : { prefer: backend as never, log: detail });
     info = {
       name: r.name,
       skipped: r.skipped.map((s) => ({ name: s.name, reason: s.reason })),
@@ -29,12 +33,12 @@ export async function ensureEngine(backend: string, log: (line: string) => void 
         : {}),
     };
   } catch (e) {
-    throw new RoadError(`backend "${backend}" cannot be used: ${(e as Error).message}`, EXIT.badInput);
+    // @road/backend's message already says which backend could not be used: keep its reason only.
+    const reason = (e as Error).message.replace(/^@road\/backend: backend '[^']+' cannot be used: /, '');
+    throw new RoadError(`backend "${backend}" cannot be used: ${reason}`, EXIT.badInput);
   }
   current = { key: backend, info };
-  log(
-    `backend: ${info.name} (tfjs-core ${tf.version_core})${info.skipped.length ? `; skipped: ${info.skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}` : ''}`,
-  );
+  log(engineLine(info as Parameters<typeof engineLine>[0]));
   return info;
 }
 

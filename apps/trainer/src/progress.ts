@@ -1,6 +1,9 @@
 import cliProgress from 'cli-progress';
 
-/** Progress display: a bar with ETA, current losses and images/s on a TTY, a plain line every N steps otherwise. */
+/**
+ * Progress display: a live bar with ETA, current losses and images/s when stderr is a TTY, a plain line every
+ * `every` steps (and at the end) otherwise, nothing at all when `quiet` (`-q`).
+ */
 export interface Progress {
   start(total: number, startValue: number): void;
   update(value: number, info: { losses: Record<string, number>; imagesPerSec: number }): void;
@@ -15,17 +18,16 @@ function fmtLosses(l: Record<string, number>): string {
 
 /**
  * @param label shown before the bar (e.g. the run name)
- * @param log where plain lines go when stderr is not a TTY (or `quiet`)
+ * @param options.log where plain lines go when stderr is not a TTY (default stderr)
+ * @param options.tty force the bar (true) or plain lines (false); default: whether stderr is a TTY
  */
 export function createProgress(
   label: string,
-  options: { log?: (line: string) => void; quiet?: boolean; every?: number } = {},
+  options: { log?: (line: string) => void; quiet?: boolean; every?: number; tty?: boolean } = {},
 ): Progress {
-  const tty = Boolean(process.stderr.isTTY) && !options.quiet;
+  if (options.quiet) return { start() {}, update() {}, stop() {} };
+  const tty = options.tty ?? Boolean(process.stderr.isTTY);
   const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (options.quiet && !options.log) {
-    return { start() {}, update() {}, stop() {} };
-  }
   if (!tty) {
     let total = 0;
     let t0 = Date.now();
@@ -52,6 +54,8 @@ export function createProgress(
       hideCursor: true,
       stream: process.stderr,
       etaBuffer: 20,
+      // tty: true forced on a stream that is not a terminal (tests, `script`-like wrappers): draw anyway.
+      noTTYOutput: options.tty === true && !process.stderr.isTTY,
     },
     cliProgress.Presets.shades_classic,
   );

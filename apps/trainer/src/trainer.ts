@@ -21,6 +21,7 @@ import { type Batch, type BatchStream, datasetNormalization, disposeBatch, openR
 import { ensureEngine } from './engine.js';
 import { EXIT, NonFiniteLossError, RoadError } from './errors.js';
 import { type EvalResult, evalMarkdown, evaluateNet, headlineMiou, writeEval } from './evaluate.js';
+import { isVerbose } from './output.js';
 import { buildParts, netSlots, optimizerState, type RunParts, restoreOptimizer, variableSlots } from './parts.js';
 import { createProgress } from './progress.js';
 import { type GridRow, type MetricsRow, writeRunReport } from './report.js';
@@ -221,7 +222,7 @@ async function trainLocked(
     ? trainStream(config, config.target, 'target', config.batch.target, targetState)
     : null;
   const tb = tensorboardWriter(engine.name, paths.tensorboard);
-  log(tb.reason);
+  if (tb.writer != null || isVerbose()) log(tb.reason); // a skip the user did not ask about: --verbose only
   if (config.upperBound)
     log('NOTE: this run trains on TARGET labels (oracle): an upper bound, not an adaptation method');
 

@@ -48,6 +48,25 @@ const road = ${load('./backend')};
   console.log(JSON.stringify({ before, after: tf.getGradient('Conv2D') != null, greater: tf.getGradient('Greater') != null,
     name: info.name, copies: road.tfjsCoreCopies(), losses, loadedFrom: gradients.loadedFrom }));
 })();`;
+  // tfjs-layers registers every gradient (so @tensorflow/tfjs is not loaded for them), and a backend package loaded
+  // after initBackend pulls in '@tensorflow/tfjs' (tfjs-node does): its cpu backend must not replace road's kernels.
+  writeFileSync(
+    join(outDir, 'layers-first.cjs'),
+    `const warnings = [];
+const warn = console.warn;
+console.warn = (...a) => { warnings.push(a.join(' ')); };
+const tf = require('@tensorflow/tfjs-core');
+require('@tensorflow/tfjs-layers');
+const road = require('./backend.cjs');
+(async () => {
+  const gradientsBefore = tf.getGradient('Conv2D') != null;
+  await road.initBackend({ prefer: ['wasm'] });
+  require('@tensorflow/tfjs');
+  const again = road.registerTrainingKernels('cpu');
+  console.warn = warn;
+  console.log(JSON.stringify({ gradientsBefore, warnings, again }));
+})();`,
+  );
   writeFileSync(join(outDir, 'main.mjs'), body((m) => `await import('${m === './backend' ? './backend.mjs' : m}')`));
   writeFileSync(join(outDir, 'main.cjs'), body((m) => `require('${m === './backend' ? './backend.cjs' : m}')`));
 });
@@ -65,5 +84,16 @@ describe.each(['main.mjs', 'main.cjs'])('fresh process (%s)', (main) => {
     expect(r.copies).toHaveLength(1);
     expect(r.copies[0]).toMatch(/@tensorflow[\\/]tfjs-core[\\/]dist[\\/]tf-core\.node\.js$/);
     expect(r.losses[2]).toBeLessThan(r.losses[0]);
+  });
+});
+
+describe('fresh process with @tensorflow/tfjs-layers loaded first', () => {
+  it('registers each cpu kernel once: no "already registered" warning, road\'s kernels stay after @tensorflow/tfjs loads', () => {
+    const out = execFileSync(process.execPath, [join(outDir, 'layers-first.cjs')], { cwd: outDir, encoding: 'utf8', timeout: 60_000 });
+    const r = JSON.parse(out.trim().split('\n').pop() ?? '{}');
+    expect(r.gradientsBefore).toBe(true);
+    expect(r.warnings.filter((w: string) => /already registered/.test(w))).toEqual([]);
+    // Idempotent when ours are still in place; before the fix, tfjs-backend-cpu had put its own back (replaced: 2).
+    expect(r.again).toEqual({ backendName: 'cpu', added: [], replaced: [] });
   });
 });

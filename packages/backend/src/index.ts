@@ -6,6 +6,13 @@ export {
   type SkippedBackend,
 } from './init-backend.js';
 export {
+  engineLine,
+  type EngineSummaryInput,
+  howToGet,
+  shortReason,
+  webgpuUnavailableReason,
+} from './engine-report.js';
+export {
   activateTfBackend,
   BACKEND_ORDER,
   type BackendName,

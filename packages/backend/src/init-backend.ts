@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients, tfjsCoreCopies } from './gradients.js';
-import { BACKEND_ORDER, type BackendName, DEFAULT_LOADERS, loadWebgpu, reasonOf, TF_BACKEND_NAME } from './loaders.js';
+import { webgpuUnavailableReason } from './engine-report.js';
+import {
+  BACKEND_ORDER,
+  type BackendName,
+  DEFAULT_LOADERS,
+  loadCpuKernelPackage,
+  loadWebgpu,
+  reasonOf,
+  TF_BACKEND_NAME,
+} from './loaders.js';
 import type { WebgpuOptions } from './webgpu/dawn.js';
 import { registerWebgpuKernels } from './webgpu/register-kernels.js';
 import { registerTrainingGradients, trainingGradientNames } from './training-gradients.js';
@@ -38,7 +47,10 @@ export interface InitBackendOptions {
    * Default: {@link BACKEND_ORDER}, 'tensorflow-gpu' → 'tensorflow' → 'webgpu' → 'wasm' → 'cpu'.
    */
   prefer?: BackendName | BackendName[];
-  /** Receives one human-readable line per decision (chosen backend, each skip and its reason). */
+  /**
+   * Receives one human-readable line per decision (chosen backend, each skip and its full reason). For the one-line
+   * summary a CLI prints, see `engineLine`.
+   */
   log?: (line: string) => void;
   /**
    * Replacement loaders, e.g. for tests or for a custom build. A loader resolves once the engine runs
@@ -103,7 +115,10 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   }
 
   ensureGradients();
-  // The cpu backend is the fallback and the reference engine of every test: fix its kernels first.
+  // The cpu backend is the fallback and the reference engine of every test: fix its kernels first. Its package is
+  // loaded before: registering ours first would make its later import (tfjs-node requires '@tensorflow/tfjs', which
+  // imports it) register the shipped kernels over ours, with an "already registered" warning for each.
+  loadCpuKernelPackage();
   registerTrainingKernels('cpu');
   const copies = tfjsCoreCopies();
   if (copies.length > 1) {
@@ -113,9 +128,13 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const previous = tf.findBackend(tf.getBackend() ?? '') != null ? tf.getBackend() : null;
   const skipped: SkippedBackend[] = [];
   for (const name of order) {
-    const load =
-      options.loaders?.[name] ?? (name === 'webgpu' && options.webgpu != null ? () => loadWebgpu(options.webgpu) : DEFAULT_LOADERS[name]);
+    const custom = options.loaders?.[name];
+    const load = custom ?? (name === 'webgpu' && options.webgpu != null ? () => loadWebgpu(options.webgpu) : DEFAULT_LOADERS[name]);
+    // In a list (auto), WebGPU is asked only where a GPU adapter is possible: Dawn prints warnings of its own.
+    const notPossible =
+      name === 'webgpu' && custom == null && order.length > 1 && options.webgpu?.software !== true ? webgpuUnavailableReason() : null;
     try {
+      if (notPossible != null) throw new Error(notPossible);
       await load();
     } catch (e) {
       const reason = reasonOf(e);
@@ -125,6 +144,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     }
     // After the load: a backend package that pulls in '@tensorflow/tfjs' (tfjs-node does) registers tfjs's gradients again.
     registerTrainingGradients();
+    registerTrainingKernels('cpu'); // a no-op unless a second copy of the cpu backend package replaced ours
     const tfBackend = tf.getBackend();
     if (tfBackend === 'wasm') unregisterNativeKernels(); // the training kernels must see the wasm ones
     const kernels =

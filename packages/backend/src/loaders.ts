@@ -182,7 +182,15 @@ export async function loadWebgpu(options: WebgpuOptions = {}): Promise<void> {
     if (software) {
       choice = await softwareAdapter(dawn, options.flags);
     } else {
-      const hw = await hardwareAdapter(dawn, options.flags);
+      // Without the Vulkan loader, Dawn has no GPU backend on Linux: do not ask it (it would only print a warning).
+      const noLoader = process.platform === 'linux' && !libraryDirs().some((d) => existsSync(join(d, 'libvulkan.so.1')));
+      const hw = noLoader ? null : await hardwareAdapter(dawn, options.flags);
+      if (noLoader) {
+        const mesa = missingSoftwareWebgpuPackages().length === 0 ? `; Mesa's software renderer is installed: ${OPT_IN}` : '';
+        throw new Error(
+          `no WebGPU GPU adapter: libvulkan.so.1, the Vulkan loader Dawn needs on Linux, is not installed (e.g. apt-get install libvulkan1 and a GPU driver)${mesa}`,
+        );
+      }
       if (hw == null) {
         const sw = await softwareAdapterName(dawn);
         if (sw != null) throw new Error(`no WebGPU GPU adapter; only a software adapter (${sw}); refused, wasm is faster on a CPU; ${OPT_IN}`);
@@ -215,6 +223,31 @@ export async function loadWasm(): Promise<void> {
     await import('@tensorflow/tfjs-backend-wasm');
   }
   await activateTfBackend('wasm');
+}
+
+/**
+ * Loads `@tensorflow/tfjs-backend-cpu` (its kernels and backend factory) now, as the copy `@tensorflow/tfjs` would
+ * load (resolved from there first), so that kernels registered on 'cpu' afterwards stay registered: the package
+ * registers its kernels when first imported and overwrites any registered before. Never throws (without the
+ * package, the cpu backend is simply not there).
+ */
+export function loadCpuKernelPackage(): void {
+  if (tf.findBackendFactory('cpu') != null) return;
+  const req = nodeRequire();
+  let fromTfjs: NodeJS.Require | null = null;
+  try {
+    fromTfjs = createRequire(req.resolve('@tensorflow/tfjs'));
+  } catch {
+    // no @tensorflow/tfjs: our own resolution
+  }
+  for (const r of fromTfjs != null ? [fromTfjs, req] : [req]) {
+    try {
+      r('@tensorflow/tfjs-backend-cpu');
+      return;
+    } catch {
+      // try the next resolution
+    }
+  }
 }
 
 /** The `cpu` loader: the pure-JS `@tensorflow/tfjs-backend-cpu` (always works, slowest). */

@@ -16,6 +16,8 @@ export interface SelfCheckOptions {
   prefer?: BackendName | BackendName[];
   /** Passed to initBackend (tests). */
   loaders?: Partial<Record<BackendName, () => Promise<void>>>;
+  /** false: no backend / skipped / kernel lines before the training steps (the caller printed its own). Default true. */
+  header?: boolean;
 }
 
 /**
@@ -32,11 +34,13 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<numb
 
   const reuse = options.prefer == null && options.loaders == null ? currentBackendInfo() : null;
   const info = reuse ?? (await initBackend({ prefer: options.prefer, loaders: options.loaders }));
-  log('road engine self-check');
-  log(`backend: ${info.name} (tfjs-core ${info.tfjsCore.version}, tf.getBackend() = '${info.tfBackend}')`);
-  for (const s of info.skipped) log(`  skipped ${s.name}: ${s.reason}`);
-  if (info.kernels != null && info.kernels.added.length + info.kernels.replaced.length > 0) {
-    log(`  training kernels added: ${info.kernels.added.join(', ') || '-'}; replaced: ${info.kernels.replaced.join(', ') || '-'}`);
+  if (options.header !== false) {
+    log('road engine self-check');
+    log(`backend: ${info.name} (tfjs-core ${info.tfjsCore.version}, tf.getBackend() = '${info.tfBackend}')`);
+    for (const s of info.skipped) log(`  skipped ${s.name}: ${s.reason}`);
+    if (info.kernels != null && info.kernels.added.length + info.kernels.replaced.length > 0) {
+      log(`  training kernels added: ${info.kernels.added.join(', ') || '-'}; replaced: ${info.kernels.replaced.join(', ') || '-'}`);
+    }
   }
 
   const net = createTinySegNet({ seed: 11 });
