@@ -93,6 +93,8 @@ export interface BuildStatus {
 export function loadNative(options?: { path?: string; fresh?: boolean }): {
   addon: RoadNativeAddon | null;
   reason: string;
+  /** The binary that loaded (build/ from source, or prebuilds/<platform>-<arch>/), when one did. */
+  path?: string;
 };
 /** build/status.json, or null when the build never ran. */
 export function buildStatus(): BuildStatus | null;
