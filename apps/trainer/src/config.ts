@@ -107,7 +107,11 @@ const terms = ['seg', 'dst', 'spt', 'total'] as const;
 export const TrainConfigSchema = z
   .object({
     /** Free-form run name (used for the run folder when --out is not given). */
-    name: z.string().default('run'),
+    // a run's name becomes a folder name (runs/<name>-<time>): no path separators, no '..'
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/, 'a run name is letters, digits, . _ + - (no / or ..), at most 100')
+      .default('run'),
     /** The preset this config started from (informational). */
     preset: z.string().optional(),
     /** True for the `oracle` preset: trained on target labels, an upper bound, not an adaptation method. */

@@ -1,14 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CITYSCAPES_PALETTE, normalizeImage, readRgb } from '@road/datasets';
+import * as tf from '@tensorflow/tfjs-core';
 import { checkNetIdentity, readCheckpoint, restoreSlots } from './checkpoint.js';
-import { validateConfig, type TrainConfig } from './config.js';
-import { RoadError, EXIT } from './errors.js';
+import { type TrainConfig, validateConfig } from './config.js';
 import { datasetNormalization } from './data.js';
+import { EXIT, RoadError } from './errors.js';
 import { buildNet, identityOf, netSlots, type SegNet } from './parts.js';
 import { colorize, overlay, writeRgbPng } from './report.js';
-import { dirname } from 'node:path';
 
 /**
  * Loads a trained net from a checkpoint (a checkpoint folder, its checkpoint.json, or a run folder). The net's
@@ -83,6 +82,25 @@ export async function predictFolder(options: {
     .filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()))
     .sort();
   if (!files.length) throw new RoadError(`no images (png/jpg/webp) in ${options.inputDir}`, EXIT.badInput);
+  // Plan every output first: an output that is an input file, or two inputs writing one output, is refused before
+  // anything is written (predicting into the input folder must never overwrite a picture).
+  const inputs = new Set(files.map((f) => resolve(options.inputDir, f)));
+  const planned = new Map<string, string>();
+  for (const f of files) {
+    const stem = basename(f, extname(f));
+    for (const out of [`${stem}.png`, ...(options.overlay ? [`${stem}_overlay.png`] : [])]) {
+      const target = resolve(options.outputDir, out);
+      if (inputs.has(target))
+        throw new RoadError(
+          `predict would overwrite the input image ${target}: choose an --output folder other than the input folder`,
+          EXIT.badInput,
+        );
+      const other = planned.get(target);
+      if (other)
+        throw new RoadError(`inputs ${other} and ${f} would both be written to ${target}: rename one`, EXIT.badInput);
+      planned.set(target, f);
+    }
+  }
   const { net, normalization } = loadNetFromCheckpoint(options.checkpoint);
   mkdirSync(options.outputDir, { recursive: true });
   const written: string[] = [];
