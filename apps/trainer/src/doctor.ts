@@ -24,7 +24,7 @@ export function doctorReport(info: BackendInfo, v: DoctorVersions): string[] {
   if (info.tfBackend === 'wasm') {
     lines.push(
       info.native.loaded
-        ? `  native kernels found and in use: ${info.native.kernels.join(', ')} (${info.native.threads} threads, ${info.native.isa})`
+        ? `  native kernels found and in use: ${info.native.kernels.join(', ')} (${info.native.threads} threads, ${info.native.isa})${info.native.binary != null ? `, from ${info.native.binary}` : ''}`
         : `  native kernels off: ${info.native.reason}`,
     );
   }

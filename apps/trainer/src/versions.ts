@@ -37,7 +37,11 @@ export function nativeBuild(): NativeBuild {
   try {
     const mod = req('@road/native') as { buildStatus?: () => Record<string, unknown> | null };
     const s = mod.buildStatus?.() ?? null;
-    if (s == null) return { version, build: 'never built (node scripts/build.mjs in @road/native)' };
+    if (s == null)
+      return {
+        version,
+        build: 'not compiled here (its prebuilt binary is used when it loads; node scripts/build.mjs compiles one)',
+      };
     if (s.built !== true) return { version, build: `not built: ${String(s.reason ?? 'unknown reason')}` };
     const date = typeof s.date === 'string' ? s.date.slice(0, 10) : '?';
     return {
