@@ -14,7 +14,7 @@ function split(pixels: number[][], labels: number[]) {
   return { images, labels: Uint8Array.from(labels), n: labels.length };
 }
 
-describe('road bench digits helpers', () => {
+describe('road bench digits: data, mean pixel, training loop', () => {
   it('meanPixel is the per-channel mean over MNIST train and MNIST-M train only', () => {
     const data: DigitsData = {
       'mnist-train': split([[10, 20, 30]], [1]),
