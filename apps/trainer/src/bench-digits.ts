@@ -1,29 +1,29 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { dannLambda, domainAdversarialLoss, gradientReversal, mlpDomainClassifier } from '@road/dann';
-import { createBatchIterator, type DatasetSpec } from '@road/datasets';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSegmentationNet, DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT } from '@road/backbone';
+import { dannLambda, dannLearningRate, domainAdversarialLoss, gradientReversal, mlpDomainClassifier } from '@road/dann';
+import { deriveSeed, digitsClassification, Rng } from '@road/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { DANN_PAPER_DIGITS, summarize } from './bench-common.js';
 import { loadConfig } from './config.js';
 import { cacheDir } from './demo.js';
 import { ensureEngine } from './engine.js';
 import { EXIT, RoadError } from './errors.js';
-import { buildNet } from './parts.js';
 import { cachedTeacher } from './pretrain.js';
 import { createProgress } from './progress.js';
-import { segmentationCrossEntropy } from './seg-loss.js';
-import { learningRateAt, progressOf, setLearningRate } from './train-step.js';
+import { progressOf, setLearningRate } from './train-step.js';
 import { trainRun } from './trainer.js';
 
-type ClsBatch = { images: tf.Tensor4D; classes?: tf.Tensor1D };
-type ClsIterator = AsyncIterator<ClsBatch> & { close(): Promise<void> };
-
-/** Digits classification recipe (DANN paper protocol: SGD momentum 0.9, μ_p = 0.01/(1+10p)^0.75, λ_p ramp γ = 10). */
+/** Digits classification recipe of the DANN paper (MNIST → MNIST-M, Ganin et al., JMLR 2016, §5.2.2 and §5.2.4). */
 export const DIGITS_RECIPE = {
   full: {
-    steps: 5000,
-    batch: 32,
-    evalLimit: 0,
+    // Steps of one training run (each method): 1000 batches of 64 are 8 epochs of the 7,996 training digits. The
+    // paper's step count is not given; 1000 keeps three seeds of both engines within about an hour on 2 cores.
+    steps: 1000,
+    batch: 64,
     // Segmentation view: 64×64 canvases, so 64×64 crops (the SynthCity default 64×128 pads half of every crop), and
     // no horizontal flip (a mirrored 2 is not a 2).
     seg: [
@@ -39,7 +39,6 @@ export const DIGITS_RECIPE = {
   quick: {
     steps: 6,
     batch: 8,
-    evalLimit: 64,
     seg: [
       'steps=4',
       'batch.source=2',
@@ -52,92 +51,166 @@ export const DIGITS_RECIPE = {
   },
 } as const;
 
-function clsSpec(
-  domain: 'mnist' | 'mnist-m',
-  split: 'train' | 'test',
-  backgrounds: string | undefined,
-  seed: number,
-): DatasetSpec {
-  return {
-    kind: 'digits',
-    split,
-    seed,
-    options: { domain, view: 'classification', ...(backgrounds ? { backgrounds } : {}) },
-  };
+/** The classification method names of the digits bench. */
+export type DigitsMethod = 'source-only' | 'dann' | 'target-trained';
+const METHODS: DigitsMethod[] = ['source-only', 'dann', 'target-trained'];
+
+/** One split of the dumped digits: N × 28 × 28 × 3 uint8 images and N labels. */
+export interface DigitsSplitData {
+  images: Uint8Array;
+  labels: Uint8Array;
+  n: number;
+}
+
+/** The three splits the classification protocol uses, exactly as @road/datasets makes them. */
+export type DigitsData = Record<'mnist-train' | 'mnist-m-train' | 'mnist-m-test', DigitsSplitData>;
+
+const SIZE = DANN_DIGITS_INPUT;
+const PIXELS = SIZE * SIZE * 3;
+
+/**
+ * Materialises the classification splits (MNIST train, MNIST-M train, MNIST-M test; dataset seed 0) and, when `dir` is
+ * given, writes them there as raw uint8 files with a `manifest.json`, the input of bench/reference/dann_digits.py.
+ */
+export async function dumpDigits(backgrounds: string | undefined, dir?: string, limit?: number): Promise<DigitsData> {
+  const specs: Array<[keyof DigitsData, 'mnist' | 'mnist-m', 'train' | 'test']> = [
+    ['mnist-train', 'mnist', 'train'],
+    ['mnist-m-train', 'mnist-m', 'train'],
+    ['mnist-m-test', 'mnist-m', 'test'],
+  ];
+  const out = {} as DigitsData;
+  const manifest: { splits: Record<string, { shape: number[]; images: string; labels: string }>; backgrounds: string } =
+    { splits: {}, backgrounds: backgrounds ?? 'procedural' };
+  for (const [key, domain, split] of specs) {
+    const ds = digitsClassification({ domain, split, seed: 0, ...(backgrounds ? { backgrounds } : {}) });
+    const n = limit ? Math.min(limit, ds.length) : ds.length;
+    const images = new Uint8Array(n * PIXELS);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const smp = await ds.get(i);
+      images.set(smp.image, i * PIXELS);
+      labels[i] = smp.classId as number;
+    }
+    out[key] = { images, labels, n };
+    if (dir) {
+      writeFileSync(join(dir, `${key}.images.u8`), images);
+      writeFileSync(join(dir, `${key}.labels.u8`), labels);
+      manifest.splits[key] = { shape: [n, SIZE, SIZE, 3], images: `${key}.images.u8`, labels: `${key}.labels.u8` };
+    }
+  }
+  if (dir) writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return out;
+}
+
+/** Per-channel mean pixel (0..255) over the MNIST and MNIST-M training images (the paper's mean subtraction). */
+export function meanPixel(data: DigitsData): [number, number, number] {
+  const sum = [0, 0, 0];
+  let count = 0;
+  for (const s of [data['mnist-train'], data['mnist-m-train']]) {
+    for (let i = 0; i < s.images.length; i += 3) {
+      sum[0] += s.images[i];
+      sum[1] += s.images[i + 1];
+      sum[2] += s.images[i + 2];
+    }
+    count += s.images.length / 3;
+  }
+  return [sum[0] / count, sum[1] / count, sum[2] / count];
+}
+
+/** (x − mean pixel) / 255 for the images at `idx`, as an NHWC tensor. */
+function batchTensor(s: DigitsSplitData, idx: ArrayLike<number>, mean: readonly number[]): tf.Tensor4D {
+  const x = new Float32Array(idx.length * PIXELS);
+  for (let b = 0; b < idx.length; b++) {
+    const o = idx[b] * PIXELS;
+    for (let p = 0; p < PIXELS; p++) x[b * PIXELS + p] = (s.images[o + p] - mean[p % 3]) / 255;
+  }
+  return tf.tensor4d(x, [idx.length, SIZE, SIZE, 3]);
+}
+
+/** Epoch-wise shuffled batches without replacement (a new permutation every epoch). */
+class EpochSampler {
+  private order: number[];
+  private pos = 0;
+  constructor(
+    private readonly n: number,
+    private readonly batch: number,
+    private readonly rng: Rng,
+  ) {
+    if (batch > n) throw new RoadError(`digits: batch ${batch} is larger than the split (${n} images)`, EXIT.badInput);
+    this.order = rng.permutation(n);
+  }
+  next(): number[] {
+    if (this.pos + this.batch > this.n) {
+      this.order = this.rng.permutation(this.n);
+      this.pos = 0;
+    }
+    const idx = this.order.slice(this.pos, this.pos + this.batch);
+    this.pos += this.batch;
+    return idx;
+  }
 }
 
 /**
- * Trains one digits classifier: a road-lite net whose logits are averaged over positions (image-level class),
- * optionally with DANN (Ganin et al., JMLR 2016): an MLP domain classifier on the position-averaged features after
- * gradient reversal, BCE source = 0 / target = 1, λ_p = dannLambda(p), μ_p = dannLearningRate(p).
- * Returns the target test accuracy.
+ * Trains the DANN paper's digits net (`dann-digits` of @road/backbone) with the paper's recipe and returns its MNIST-M
+ * test accuracy: SGD momentum 0.9, μ_p = 0.01/(1+10p)^0.75, batch `batch` source images (MNIST; MNIST-M for
+ * target-trained), DANN adds `batch` MNIST-M images and a domain head fc100 → ReLU → fc1 on the 768 features through
+ * gradient reversal with λ_p = 2/(1+exp(−10p)) − 1 (BCE, source 0 / target 1, mean over both halves).
  */
-async function trainDigitsClassifier(o: {
-  method: 'source-only' | 'dann' | 'target-trained';
+export async function trainDigitsClassifier(o: {
+  method: DigitsMethod;
   seed: number;
   steps: number;
   batch: number;
-  backgrounds?: string;
-  evalLimit: number;
+  data: DigitsData;
+  mean: readonly number[];
   log: (l: string) => void;
   quiet?: boolean;
-}): Promise<number> {
-  const net = buildNet({ name: 'road-lite', attention: 'none' }, 10, o.seed);
-  const config = loadConfig('source-only', [
-    'optimizer.name=sgd',
-    'optimizer.lr=0.01',
-    'optimizer.lrSchedule=dann',
-    `steps=${o.steps}`,
-  ]);
-  const optimizer = tf.train.momentum(config.optimizer.lr, config.optimizer.momentum);
+}): Promise<{ accuracy: number; seconds: number }> {
+  const net = createSegmentationNet('dann-digits', { numClasses: 10, seed: o.seed });
+  const optimizer = tf.train.momentum(0.01, 0.9);
   const domainClf =
     o.method === 'dann'
-      ? mlpDomainClassifier({ inputDim: net.featureChannels, hidden: [100], dropout: 0, seed: o.seed * 31 })
+      ? mlpDomainClassifier({ inputDim: DANN_DIGITS_FEATURES, hidden: [100], dropout: 0, seed: o.seed * 31 })
       : null;
-  const labelled =
-    o.method === 'target-trained'
-      ? clsSpec('mnist-m', 'train', o.backgrounds, 0)
-      : clsSpec('mnist', 'train', o.backgrounds, 0);
-  const iterOpts = (s: number) => ({
-    batchSize: o.batch,
-    transform: {},
-    forever: true,
-    shuffle: true,
-    seed: o.seed * 7919 + s,
-    workers: 0,
-    prefetch: 2,
-  });
-  const src = createBatchIterator(labelled, iterOpts(1)) as unknown as ClsIterator;
-  const tgt =
-    o.method === 'dann'
-      ? (createBatchIterator(clsSpec('mnist-m', 'train', o.backgrounds, 0), iterOpts(2)) as unknown as ClsIterator)
-      : null;
+  const rng = new Rng(deriveSeed(o.seed, 'digits-batches', o.method));
+  const labelled = o.method === 'target-trained' ? o.data['mnist-m-train'] : o.data['mnist-train'];
+  const target = o.data['mnist-m-train'];
+  const src = new EpochSampler(labelled.n, o.batch, rng);
+  const tgt = domainClf ? new EpochSampler(target.n, o.batch, rng) : null;
   const vars = [...net.trainableVariables(), ...(domainClf ? domainClf.trainableWeights : [])];
-  const progress = createProgress(`digits ${o.method}`, { log: o.log, quiet: o.quiet, every: 100 });
+  const progress = createProgress(`digits ${o.method}`, { log: o.log, quiet: o.quiet, every: 500 });
   progress.start(o.steps, 0);
   const t0 = Date.now();
   try {
     for (let step = 1; step <= o.steps; step++) {
       const p = progressOf(step, o.steps);
-      setLearningRate(optimizer, learningRateAt(config, p));
-      const sb = (await src.next()).value as ClsBatch;
-      const tb = tgt ? ((await tgt.next()).value as ClsBatch) : null;
-      if (!sb.classes) throw new RoadError('digits classification batches carry no classes', EXIT.badInput);
+      setLearningRate(optimizer, dannLearningRate(p));
       const lambda = dannLambda(p);
+      const si = src.next();
+      const xs = batchTensor(labelled, si, o.mean);
+      const ys = tf.tidy(() =>
+        tf.oneHot(
+          tf.tensor1d(
+            Int32Array.from(si, (i) => labelled.labels[i]),
+            'int32',
+          ),
+          10,
+        ),
+      );
+      const xt = tgt ? batchTensor(target, tgt.next(), o.mean) : null;
       const kept: { cls?: tf.Scalar; dom?: tf.Scalar } = {};
       const loss = optimizer.minimize(
         () => {
-          const n = sb.images.shape[0];
-          const x = tb ? (tf.concat([sb.images, tb.images], 0) as tf.Tensor4D) : sb.images;
+          const n = si.length;
+          const x = xt ? (tf.concat([xs, xt], 0) as tf.Tensor4D) : xs;
           const f = net.features(x, true);
-          const logits = tf.mean(net.logitsFromFeatures(f, true), [1, 2], true) as tf.Tensor4D;
-          const ls = tb ? (tf.slice(logits, [0, 0, 0, 0], [n, -1, -1, -1]) as tf.Tensor4D) : logits;
-          const c = segmentationCrossEntropy(ls, tf.reshape(sb.classes as tf.Tensor1D, [n, 1, 1]) as tf.Tensor3D);
+          const fs = xt ? (tf.slice(f, [0, 0, 0, 0], [n, -1, -1, -1]) as tf.Tensor4D) : f;
+          const logits = tf.reshape(net.logitsFromFeatures(fs, true), [n, 10]);
+          const c = tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
           kept.cls = tf.keep(c);
-          if (!tb || !domainClf) return c;
-          const pooled = tf.mean(f, [1, 2]);
-          const rev = gradientReversal(pooled, lambda);
-          const d = domainClf.apply(rev, { training: true });
+          if (!xt || !domainClf) return c;
+          const flat = tf.reshape(f, [f.shape[0], DANN_DIGITS_FEATURES]);
+          const d = domainClf.apply(gradientReversal(flat, lambda), { training: true });
           const r = domainAdversarialLoss(tf.slice(d, [0, 0], [n, -1]), tf.slice(d, [n, 0], [-1, -1]), {
             readAccuracy: false,
           });
@@ -147,68 +220,111 @@ async function trainDigitsClassifier(o: {
         true,
         vars,
       ) as tf.Scalar;
-      // Asynchronous reads (webgpu in Node has no synchronous read).
-      const terms = [kept.cls ?? loss, kept.dom ?? tf.scalar(0)];
-      const read = tf.stack(terms);
-      const [cls, dom] = await read.data();
-      tf.dispose([read, loss, ...terms]);
-      tf.dispose([sb.images, sb.classes, tb?.images, tb?.classes].filter(Boolean) as tf.Tensor[]);
-      progress.update(step, {
-        losses: { cls, ...(tgt ? { dom } : {}) },
-        imagesPerSec: (1000 * step * o.batch * (tgt ? 2 : 1)) / Math.max(1, Date.now() - t0),
-      });
+      tf.dispose([xs, ys, ...(xt ? [xt] : [])]);
+      if (step % 100 === 0 || step === o.steps) {
+        // Asynchronous reads (webgpu in Node has no synchronous read); only every 100 steps.
+        const terms = [kept.cls ?? loss, kept.dom ?? tf.scalar(0)];
+        const read = tf.stack(terms);
+        const [cls, dom] = await read.data();
+        tf.dispose([read, ...terms]);
+        if (!Number.isFinite(cls) || !Number.isFinite(dom)) {
+          throw new RoadError(`digits ${o.method}: loss is not finite at step ${step}`, EXIT.nonFinite);
+        }
+        progress.update(step, {
+          losses: { cls, ...(tgt ? { dom } : {}) },
+          imagesPerSec: (1000 * step * o.batch * (tgt ? 2 : 1)) / Math.max(1, Date.now() - t0),
+        });
+      } else tf.dispose([kept.cls, kept.dom].filter(Boolean) as tf.Tensor[]);
+      loss.dispose();
     }
   } finally {
     progress.stop();
-    await src.close();
-    await tgt?.close();
   }
-  // Target (MNIST-M) test accuracy.
-  const test = createBatchIterator(clsSpec('mnist-m', 'test', o.backgrounds, 0), {
-    batchSize: 100,
-    transform: {},
-    forever: false,
-    shuffle: false,
-    workers: 0,
-  }) as unknown as ClsIterator;
+  const seconds = (Date.now() - t0) / 1000;
+  const test = o.data['mnist-m-test'];
   let correct = 0;
-  let total = 0;
-  try {
-    for (;;) {
-      if (o.evalLimit && total >= o.evalLimit) break;
-      const r = await test.next();
-      if (r.done) break;
-      const b = r.value;
-      const hitsT = tf.tidy(() => {
-        const pred = tf.argMax(tf.mean(net.logits(b.images, false), [1, 2]), 1);
-        return tf.sum(tf.cast(tf.equal(pred, tf.cast(b.classes as tf.Tensor1D, 'int32')), 'int32'));
-      });
-      correct += (await hitsT.data())[0];
-      hitsT.dispose();
-      total += b.images.shape[0];
-      tf.dispose([b.images, b.classes].filter(Boolean) as tf.Tensor[]);
-    }
-  } finally {
-    await test.close();
+  for (let b = 0; b < test.n; b += 500) {
+    const idx = Array.from({ length: Math.min(500, test.n - b) }, (_, k) => b + k);
+    const x = batchTensor(test, idx, o.mean);
+    const pred = tf.tidy(() => tf.argMax(tf.reshape(net.logits(x, false), [idx.length, 10]), 1));
+    const pv = await pred.data();
+    for (let k = 0; k < idx.length; k++) if (pv[k] === test.labels[idx[k]]) correct++;
+    tf.dispose([x, pred]);
   }
   net.dispose();
   optimizer.dispose();
+  // tfjs 4.22's MomentumOptimizer.dispose() frees its accumulators and momentum scalar but not the −lr scalar `c`
+  // that SGDOptimizer.setLearningRate keeps.
+  (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
   domainClf?.dispose?.();
-  return correct / Math.max(1, total);
+  return { accuracy: correct / Math.max(1, test.n), seconds };
+}
+
+/** What bench/reference/dann_digits.py prints. */
+interface TorchDigits {
+  engine: string;
+  threads: number;
+  accuracy: Record<DigitsMethod, number[]>;
+  seconds: Record<DigitsMethod, number[]>;
+  wallSeconds: number;
+}
+
+/** Path of the PyTorch twin (bench/reference/dann_digits.py at the repository root), or null when absent. */
+function torchScript(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../../..', '../..']) {
+    const f = resolve(here, up, 'bench/reference/dann_digits.py');
+    if (existsSync(f)) return f;
+  }
+  return null;
+}
+
+/** Runs the PyTorch twin on the dumped data; null (with the reason logged) when it cannot run. */
+function runTorchTwin(
+  dataDir: string,
+  seeds: number[],
+  steps: number,
+  batch: number,
+  log: (l: string) => void,
+): TorchDigits | { error: string } {
+  const script = torchScript();
+  if (!script) return { error: 'bench/reference/dann_digits.py not found (run from a checkout of the repository)' };
+  const python = process.env.ROAD_TORCH_PYTHON ?? '/usr/bin/python3';
+  log(`bench digits: PyTorch twin: ${python} ${script} (${seeds.length} seed(s), ${steps} steps)`);
+  const r = spawnSync(
+    python,
+    [script, '--data', dataDir, '--seeds', seeds.join(','), '--steps', String(steps), '--batch', String(batch)],
+    { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (r.error) return { error: `${python}: ${r.error.message}` };
+  if (r.status !== 0)
+    return { error: `${script} exited with ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}` };
+  for (const line of (r.stderr ?? '').trim().split('\n')) if (line) log(line);
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchDigits;
+  } catch {
+    return { error: `${script} printed no JSON result` };
+  }
 }
 
 /** Result of {@link benchDigits}. */
 export interface DigitsBench {
-  classification: Record<'source-only' | 'dann' | 'target-trained', number[]>;
+  classification: Record<DigitsMethod, number[]>;
+  /** Our training seconds per method and seed (without data generation and evaluation). */
+  classificationSeconds: Record<DigitsMethod, number[]>;
+  /** The PyTorch twin's results on the same images and seeds, or why it did not run. */
+  torch: TorchDigits | { error: string } | null;
   segmentation: Record<string, number[]>;
   markdown: string;
   seconds: number;
 }
 
 /**
- * `road bench digits`: the DANN paper protocol MNIST → MNIST-M. Classification: source-only, DANN and
- * target-trained accuracy on the MNIST-M test set next to the paper's .5225 / .7666 / .9596; segmentation view
- * (canvases of several digits, 11 classes): source-only / dst / spt / road mIoU with the trainer's recipe.
+ * `road bench digits`: the DANN paper protocol MNIST → MNIST-M. Classification with the paper's net and recipe
+ * (source-only, DANN, target-trained accuracy on the MNIST-M test set), its PyTorch twin
+ * (bench/reference/dann_digits.py) on the same dumped images and seeds, and the paper's .5225 / .7666 / .9596 side by
+ * side; optionally the segmentation view (canvases of several digits, 11 classes): source-only / dst / spt / road mIoU
+ * with the trainer's recipe.
  */
 export async function benchDigits(o: {
   backgrounds?: string;
@@ -218,92 +334,157 @@ export async function benchDigits(o: {
   outDir: string;
   log: (l: string) => void;
   quiet?: boolean;
+  /** Classification steps per run (default: the recipe's). */
+  steps?: number;
+  /** Run the PyTorch twin (default true). */
+  torch?: boolean;
+  /** Run the segmentation view (default true). */
+  segmentation?: boolean;
 }): Promise<DigitsBench> {
   const t0 = Date.now();
   const backend = o.backend ?? 'auto';
   const engine = await ensureEngine(backend, o.log);
   mkdirSync(o.outDir, { recursive: true });
   const recipe = o.quick ? DIGITS_RECIPE.quick : DIGITS_RECIPE.full;
+  const steps = o.steps ?? recipe.steps;
   const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
   const classification: DigitsBench['classification'] = { 'source-only': [], dann: [], 'target-trained': [] };
+  const classificationSeconds: DigitsBench['classificationSeconds'] = {
+    'source-only': [],
+    dann: [],
+    'target-trained': [],
+  };
   const segmentation: Record<string, number[]> = { 'source-only': [], dst: [], spt: [], road: [] };
   const bg = o.backgrounds ? { backgrounds: o.backgrounds } : {};
+  const dataDir = join(o.outDir, 'digits-data');
+  mkdirSync(dataDir, { recursive: true });
+  const data = await dumpDigits(o.backgrounds, dataDir, o.quick ? 256 : undefined);
+  const mean = meanPixel(data);
+  o.log(
+    `bench digits: dumped ${data['mnist-train'].n} / ${data['mnist-m-train'].n} / ${data['mnist-m-test'].n} images to ${dataDir}; mean pixel ${mean.map((v) => v.toFixed(2)).join(', ')}`,
+  );
+  const ourT0 = Date.now();
   for (const seed of seeds) {
-    for (const method of ['source-only', 'dann', 'target-trained'] as const) {
-      const acc = await trainDigitsClassifier({
+    for (const method of METHODS) {
+      const r = await trainDigitsClassifier({
         method,
         seed,
-        steps: recipe.steps,
+        steps,
         batch: recipe.batch,
-        backgrounds: o.backgrounds,
-        evalLimit: recipe.evalLimit,
+        data,
+        mean,
         log: o.log,
         quiet: o.quiet,
       });
-      classification[method].push(acc);
-      o.log(`bench digits: seed ${seed} classification ${method}: MNIST-M accuracy ${acc.toFixed(4)}`);
-    }
-    const teacher = await cachedTeacher(cacheDir(), {
-      dataset: { kind: 'digits', split: 'train', options: { domain: 'mnist-m', view: 'segmentation', ...bg } },
-      net: 'road-lite',
-      steps: o.quick ? 4 : 300,
-      batch: o.quick ? 2 : 4,
-      crop: o.quick ? 32 : 64,
-      seed,
-      backend,
-      log: o.log,
-      quiet: o.quiet,
-    });
-    for (const preset of Object.keys(segmentation)) {
-      const config = loadConfig(preset, [
-        ...recipe.seg,
-        `seed=${seed}`,
-        `source=${JSON.stringify({ kind: 'digits', split: 'train', options: { domain: 'mnist', ...bg } })}`,
-        `target=${JSON.stringify({ kind: 'digits', split: 'train', options: { domain: 'mnist-m', ...bg } })}`,
-        `val=${JSON.stringify({ kind: 'digits', split: 'test', options: { domain: 'mnist-m', ...bg } })}`,
-        ...(o.quick ? [] : ['evalLimit=500']),
-        ...(backend !== 'auto' ? [`backend=${backend}`] : []),
-      ]);
-      const r = await trainRun(config, {
-        outDir: join(o.outDir, `seg-seed-${seed}`, preset),
-        teacherCheckpoint: teacher.checkpoint,
-        log: o.log,
-        quiet: o.quiet,
-        gridRows: 0,
-      });
-      segmentation[preset].push(r.final?.miou ?? Number.NaN);
+      classification[method].push(r.accuracy);
+      classificationSeconds[method].push(r.seconds);
+      o.log(
+        `bench digits: seed ${seed} classification ${method}: MNIST-M accuracy ${r.accuracy.toFixed(4)} (${r.seconds.toFixed(0)} s)`,
+      );
     }
   }
-  const fmt = (v: number[]) => {
+  const ourWall = (Date.now() - ourT0) / 1000;
+  const torch = o.torch === false ? null : runTorchTwin(dataDir, seeds, steps, recipe.batch, o.log);
+  if (torch && 'error' in torch) o.log(`bench digits: PyTorch twin did not run: ${torch.error}`);
+  if (o.segmentation !== false) {
+    for (const seed of seeds) {
+      const teacher = await cachedTeacher(cacheDir(), {
+        dataset: { kind: 'digits', split: 'train', options: { domain: 'mnist-m', view: 'segmentation', ...bg } },
+        net: 'road-lite',
+        steps: o.quick ? 4 : 300,
+        batch: o.quick ? 2 : 4,
+        crop: o.quick ? 32 : 64,
+        seed,
+        backend,
+        log: o.log,
+        quiet: o.quiet,
+      });
+      for (const preset of Object.keys(segmentation)) {
+        const config = loadConfig(preset, [
+          ...recipe.seg,
+          `seed=${seed}`,
+          `source=${JSON.stringify({ kind: 'digits', split: 'train', options: { domain: 'mnist', ...bg } })}`,
+          `target=${JSON.stringify({ kind: 'digits', split: 'train', options: { domain: 'mnist-m', ...bg } })}`,
+          `val=${JSON.stringify({ kind: 'digits', split: 'test', options: { domain: 'mnist-m', ...bg } })}`,
+          ...(o.quick ? [] : ['evalLimit=500']),
+          ...(backend !== 'auto' ? [`backend=${backend}`] : []),
+        ]);
+        const r = await trainRun(config, {
+          outDir: join(o.outDir, `seg-seed-${seed}`, preset),
+          teacherCheckpoint: teacher.checkpoint,
+          log: o.log,
+          quiet: o.quiet,
+          gridRows: 0,
+        });
+        segmentation[preset].push(r.final?.miou ?? Number.NaN);
+      }
+    }
+  }
+  const pct = (v: number[]) => {
+    if (v.length === 0) return '–';
+    const s = summarize(v.map((x) => 100 * x));
+    return v.length > 1
+      ? `${s.mean.toFixed(1)} ± ${s.sd.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`
+      : s.mean.toFixed(1);
+  };
+  const meanOf = (v: number[]) => (v.length ? summarize(v).mean : Number.NaN);
+  const tt = torch && !('error' in torch) ? torch : null;
+  const paper = {
+    'source-only': DANN_PAPER_DIGITS.sourceOnly,
+    dann: DANN_PAPER_DIGITS.dann,
+    'target-trained': DANN_PAPER_DIGITS.targetTrained,
+  };
+  const rows = METHODS.map((m) => {
+    const d = tt ? 100 * (meanOf(classification[m]) - meanOf(tt.accuracy[m])) : Number.NaN;
+    const check = tt ? `${d >= 0 ? '+' : ''}${d.toFixed(1)} ${Math.abs(d) <= 2 ? '✓' : '✗'}` : '–';
+    return `| ${m === 'dann' ? 'DANN' : m} | ${pct(classification[m])} | ${tt ? pct(tt.accuracy[m]) : '–'} | ${check} | ${(100 * paper[m]).toFixed(1)} |`;
+  });
+  const gain = (a: Record<DigitsMethod, number[]>) => 100 * (meanOf(a.dann) - meanOf(a['source-only']));
+  const ourGain = gain(classification);
+  const gainRow = tt
+    ? `| DANN gain over source-only | ${ourGain.toFixed(1)} | ${gain(tt.accuracy).toFixed(1)} | ${ourGain >= gain(tt.accuracy) - 2 ? '≥ twin − 2 ✓' : '< twin − 2 ✗'} | ${(100 * (paper.dann - paper['source-only'])).toFixed(1)} |`
+    : `| DANN gain over source-only | ${ourGain.toFixed(1)} | – | – | ${(100 * (paper.dann - paper['source-only'])).toFixed(1)} |`;
+  const sum = (x: Record<DigitsMethod, number[]>) =>
+    Object.values(x)
+      .flat()
+      .reduce((a, b) => a + b, 0);
+  const fmtSeg = (v: number[]) => {
     const s = summarize(v);
     return v.length > 1 ? `${s.mean.toFixed(4)} ± ${s.sd.toFixed(4)}` : s.mean.toFixed(4);
   };
   const markdown = [
     `# road bench digits${o.quick ? ' (quick)' : ''}`,
     '',
-    `MNIST → MNIST-M (backgrounds: ${o.backgrounds ?? 'procedural colour textures, not BSDS500'}), road-lite, ${seeds.length} seed(s), backend ${engine.name}.`,
+    `MNIST → MNIST-M (backgrounds: ${o.backgrounds ?? 'procedural colour textures, not photographs'}), the DANN paper's digits net (dann-digits) and recipe, ${steps} steps of batch ${recipe.batch} (+ ${recipe.batch} target for DANN), seeds ${seeds.join(', ')}, backend ${engine.name}. Both engines train on the same dumped images (${dataDir}).`,
     '',
-    '## Classification (MNIST-M test accuracy)',
+    '## Classification (MNIST-M test accuracy, %: mean ± sd (min–max) over seeds)',
     '',
-    '| method | road (ours) | DANN paper (Ganin et al. 2016, Table 2) |',
-    '|:---|---:|---:|',
-    `| source-only | ${fmt(classification['source-only'])} | ${DANN_PAPER_DIGITS.sourceOnly.toFixed(4)} |`,
-    `| DANN | ${fmt(classification.dann)} | ${DANN_PAPER_DIGITS.dann.toFixed(4)} |`,
-    `| target-trained (upper bound) | ${fmt(classification['target-trained'])} | ${DANN_PAPER_DIGITS.targetTrained.toFixed(4)} |`,
+    `| method | road (ours) | PyTorch twin${tt ? ` (${tt.engine}, ${tt.threads} threads)` : ''} | ours − twin (target ±2) | DANN paper (Table 2) |`,
+    '|:---|---:|---:|---:|---:|',
+    ...rows,
+    gainRow,
+    `| training wall time, all runs (s) | ${sum(classificationSeconds).toFixed(0)} (${ourWall.toFixed(0)} with evaluation) | ${tt ? `${sum(tt.seconds).toFixed(0)} (${tt.wallSeconds.toFixed(0)} with evaluation)` : '–'} | | |`,
     '',
-    'The paper used its own LeNet-style CNN and real BSDS500 backgrounds; ours is road-lite with position-averaged logits.',
-    '',
-    '## Segmentation view (MNIST-M test canvases, mIoU over 11 classes)',
-    '',
-    '| preset | mIoU |',
-    '|:---|---:|',
-    ...Object.entries(segmentation).map(([p, v]) => `| ${p} | ${fmt(v)} |`),
+    ...(torch && 'error' in torch ? [`PyTorch twin did not run: ${torch.error}`, ''] : []),
+    ...(o.segmentation !== false
+      ? [
+          '## Segmentation view (MNIST-M test canvases, mIoU over 11 classes)',
+          '',
+          '| preset | mIoU |',
+          '|:---|---:|',
+          ...Object.entries(segmentation).map(([p, v]) => `| ${p} | ${fmtSeg(v)} |`),
+        ]
+      : []),
   ].join('\n');
   const seconds = (Date.now() - t0) / 1000;
   const result: DigitsBench = {
     classification,
+    classificationSeconds,
+    torch,
     segmentation,
-    markdown: `${markdown}\n\nWall time ${seconds.toFixed(0)} s.`,
+    markdown: `${markdown}\n\nWall time ${seconds.toFixed(0)} s (load average at the end: ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}).`,
     seconds,
   };
   writeFileSync(join(o.outDir, 'bench-digits.md'), `${result.markdown}\n`);

@@ -211,7 +211,10 @@ export function buildProgram(): Command {
       '--backgrounds <dir>',
       'folder of photos for MNIST-M backgrounds (e.g. BSDS500); procedural textures otherwise',
     )
-    .option('--seeds <n>', 'number of seeds', int('--seeds'), 1)
+    .option('--seeds <n>', 'number of seeds', int('--seeds'), 3)
+    .option('--steps <n>', 'classification steps per run (default 1000)', int('--steps'))
+    .option('--no-torch', 'skip the PyTorch twin (bench/reference/dann_digits.py)')
+    .option('--no-segmentation', 'skip the segmentation view')
     .option('--quick', 'tiny smoke version')
     .option('--backend <name>', 'engine', 'auto')
     .option('-o, --out <dir>', 'output folder (default runs/bench-digits-<time>)')
@@ -221,6 +224,9 @@ export function buildProgram(): Command {
       const r = await benchDigits({
         backgrounds: o.backgrounds,
         seeds: o.seeds,
+        steps: o.steps,
+        torch: o.torch,
+        segmentation: o.segmentation,
         quick: o.quick,
         backend: o.backend,
         outDir: resolve(o.out ?? join('runs', `bench-digits-${stamp()}`)),

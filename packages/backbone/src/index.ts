@@ -24,6 +24,7 @@ export type { InitializerName } from './initializers';
 export { importKerasWeights, type KerasNameMap, resnetName, vgg16Name } from './keras-import';
 export type { NetArchitecture, SegmentationNetFactory, SegmentationNetOptions } from './net-architecture';
 export { ATTENTIVE_BN_SUFFIX, type ConvSpec, NetBuilder } from './net-builder';
+export { DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT, dannDigits } from './nets/dann-digits';
 export { deeplabV2Resnet, RESNET_BLOCKS } from './nets/deeplabv2-resnet';
 export { roadLite } from './nets/road-lite';
 export { VGG16_BLOCKS, vgg16Fcn } from './nets/vgg16-fcn';

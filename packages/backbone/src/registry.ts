@@ -1,4 +1,5 @@
 import type { SegmentationNetFactory } from './net-architecture';
+import { dannDigits } from './nets/dann-digits';
 import { deeplabV2Resnet } from './nets/deeplabv2-resnet';
 import { roadLite } from './nets/road-lite';
 import { vgg16Fcn } from './nets/vgg16-fcn';
@@ -40,3 +41,4 @@ export function getSegmentationNetFactory(name: string): SegmentationNetFactory 
 registerSegmentationNet('road-lite', roadLite);
 registerSegmentationNet('vgg16-fcn', vgg16Fcn);
 registerSegmentationNet('deeplabv2-resnet', deeplabV2Resnet);
+registerSegmentationNet('dann-digits', dannDigits);

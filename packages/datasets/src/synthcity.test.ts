@@ -30,6 +30,8 @@ describe('SynthCity', () => {
       renderSynthCity('target-train', 3, 6),
       renderSynthCity('target-val', 3, 5),
       renderSynthCity('pretrain', 3, 5),
+      renderSynthCity('target-test', 3, 5),
+      renderSynthCity('neutral', 3, 5),
     ]) {
       expect(Buffer.from(a.image).equals(Buffer.from(other.image))).toBe(false);
     }
@@ -84,6 +86,39 @@ describe('SynthCity', () => {
     expect(() => synthCityDataset({ split: 'nope' as never })).toThrow(/unknown split 'nope'/);
     expect(() => synthCityDataset({ split: 'source', width: 10 })).toThrow(/width\/height/);
     expect(() => synthCityDataset({ split: 'source', length: 0 })).toThrow(/length/);
+  });
+
+  it('target-test is a labelled target split of 500 images, distinct from target-val', async () => {
+    const ds = synthCityDataset({ split: 'target-test' });
+    expect(ds.length).toBe(500);
+    const t = await ds.get(0);
+    expect(t.label).toBeDefined();
+    expect(Buffer.from(t.image).equals(Buffer.from(renderSynthCity('target-val', 0, 0).image))).toBe(false);
+  });
+
+  it('neutral is unlabeled, flat-rendered, and its colours are neither the source nor the target palette', async () => {
+    expect((await synthCityDataset({ split: 'neutral', length: 2 }).get(0)).label).toBeUndefined();
+    expect(synthCityDataset({ split: 'neutral' }).length).toBe(4000);
+    // Mean road colour per image (labels come from the renderer, which still draws them).
+    const roadMean = (split: 'source' | 'target-train' | 'neutral', i: number): number[] => {
+      const { image, label } = renderSynthCity(split, 0, i);
+      const sum = [0, 0, 0];
+      let n = 0;
+      for (let p = 0; p < label!.length; p++) {
+        if (label![p] !== SYNTHCITY_CLASSES.road) continue;
+        for (let k = 0; k < 3; k++) sum[k] += image[3 * p + k];
+        n++;
+      }
+      return sum.map((v) => v / n);
+    };
+    const spread = (split: 'source' | 'target-train' | 'neutral') => {
+      const m = Array.from({ length: 12 }, (_, i) => roadMean(split, i));
+      // Largest per-channel range of the road colour over 12 images.
+      return Math.max(...[0, 1, 2].map((k) => Math.max(...m.map((c) => c[k])) - Math.min(...m.map((c) => c[k]))));
+    };
+    // Source roads are one grey-blue (±4 jitter) and target roads dark greys; neutral roads take any colour.
+    expect(spread('source')).toBeLessThan(20);
+    expect(spread('neutral')).toBeGreaterThan(100);
   });
 
   it('renders a preview sheet (image + coloured label per split)', () => {

@@ -33,25 +33,40 @@ export const SYNTHCITY_CLASSES = {
   car: 13,
 } as const;
 
-/** SynthCity splits: labelled source; target images for adaptation / evaluation; an unlabeled target-style pool. */
-export type SynthCitySplit = 'source' | 'target-train' | 'target-val' | 'pretrain';
+/**
+ * SynthCity splits: labelled `source`; target-look `target-train` (adaptation), `target-val` (selection only) and
+ * `target-test` (reported numbers; nothing is tuned on it); unlabeled pools `neutral` (a third look, neither source
+ * nor target: the stand-in for ImageNet when pretraining a teacher) and `pretrain` (target look, kept for old runs).
+ */
+export type SynthCitySplit = 'source' | 'target-train' | 'target-val' | 'target-test' | 'pretrain' | 'neutral';
 
 /** Default number of images per split (the generator can make any number; `length` overrides). */
 export const SYNTHCITY_DEFAULT_LENGTHS: Readonly<Record<SynthCitySplit, number>> = {
   source: 2000,
   'target-train': 2000,
   'target-val': 200,
+  'target-test': 500,
   pretrain: 4000,
+  neutral: 4000,
 };
 
-const SPLITS: readonly SynthCitySplit[] = ['source', 'target-train', 'target-val', 'pretrain'];
+const SPLITS: readonly SynthCitySplit[] = [
+  'source',
+  'target-train',
+  'target-val',
+  'target-test',
+  'pretrain',
+  'neutral',
+];
+/** Splits whose samples carry no label. */
+const UNLABELED: readonly SynthCitySplit[] = ['pretrain', 'neutral'];
 
 const { road: ROAD, sidewalk: SIDEWALK, building: BUILDING, pole: POLE, vegetation: VEG, sky: SKY } = SYNTHCITY_CLASSES;
 const PERSON = SYNTHCITY_CLASSES.person;
 const CAR = SYNTHCITY_CLASSES.car;
 
 type RGB = [number, number, number];
-type Domain = 'source' | 'target';
+type Domain = 'source' | 'target' | 'neutral';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Raster canvas: a label plane and a material plane (index into a per-image palette). Colour comes later.
@@ -238,6 +253,45 @@ function sourcePalette(rng: Rng): Palette {
       light: [240, 60, 40],
     }),
   };
+}
+
+/**
+ * The `neutral` look's palette: every surface colour drawn uniformly in HSV (any hue, saturation 0.15–0.9, value
+ * 0.25–0.95), independently per image and per instance, so no class has the source's or the target's colours (domain
+ * randomisation: colour carries no class information, shapes and layout do).
+ */
+function neutralPalette(rng: Rng): Palette {
+  const any = (r: Rng): RGB => hsv(r.uniform(), r.uniform(0.15, 0.9), r.uniform(0.25, 0.95));
+  return {
+    skyTop: any(rng),
+    skyBottom: any(rng),
+    road: any(rng),
+    marking: any(rng),
+    sidewalk: any(rng),
+    curb: any(rng),
+    joint: null,
+    building: (r) => ({ wall: any(r), window: any(r), shop: any(r) }),
+    leaf: (r) => any(r),
+    trunk: (r) => any(r),
+    pole: (r) => any(r),
+    person: (r) => ({ torso: any(r), legs: any(r), skin: any(r) }),
+    car: (r) => ({ body: any(r), window: any(r), wheel: any(r), light: any(r) }),
+  };
+}
+
+function hsv(h: number, s: number, v: number): RGB {
+  const i = Math.floor(h * 6) % 6;
+  const f = h * 6 - Math.floor(h * 6);
+  const [p, q, t] = [v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)];
+  const c = [
+    [v, t, p],
+    [q, v, p],
+    [p, v, t],
+    [p, q, v],
+    [t, p, v],
+    [v, p, q],
+  ][i];
+  return [c[0] * 255, c[1] * 255, c[2] * 255];
 }
 
 function targetPalette(rng: Rng): Palette {
@@ -1139,6 +1193,17 @@ function makeLook(domain: Domain, rng: Rng, W: number, H: number): Look {
     const cam: Camera = { f: 0.85 * W, cx: W / 2, cy: H * rng.uniform(0.4, 0.44), hc: 1.6 };
     return { domain, cam, roll: 0, palette: sourcePalette(rng) };
   }
+  if (domain === 'neutral') {
+    // Neither camera: height, lens, horizon and roll drawn over a range that covers both.
+    const cam: Camera = {
+      f: rng.uniform(0.75, 1.15) * W,
+      cx: W / 2 + rng.uniform(-0.03, 0.03) * W,
+      cy: H * rng.uniform(0.36, 0.56),
+      hc: rng.uniform(1.1, 1.9),
+    };
+    const roll = (rng.uniform(-3, 3) * Math.PI) / 180;
+    return { domain, cam, roll, palette: neutralPalette(rng) };
+  }
   // Car-mounted camera: lower, longer lens, pitch (horizon) jitter and roll.
   const cam: Camera = {
     f: rng.uniform(0.92, 1.05) * W,
@@ -1163,7 +1228,7 @@ export function renderSynthCity(split: SynthCitySplit, seed: number, index: numb
     throw new Error(`synthcity: width/height must be integers >= 16x8, got ${width}x${height}`);
   }
   if (!Number.isSafeInteger(index) || index < 0) throw new Error(`synthcity: bad index ${index}`);
-  const domain: Domain = split === 'source' ? 'source' : 'target';
+  const domain: Domain = split === 'source' ? 'source' : split === 'neutral' ? 'neutral' : 'target';
   const rng = new Rng(deriveSeed(seed, 'synthcity', split, index));
   const look = makeLook(domain, rng, width, height);
   const margin =
@@ -1199,7 +1264,18 @@ export function renderSynthCity(split: SynthCitySplit, seed: number, index: numb
       }
     }
   }
-  const image = colorize(label, mat, width, height, cv.pal, look.palette, look.cam.cy, domain, rng);
+  // The neutral look is rendered flat like the source (no target textures, lighting, camera response or noise).
+  const image = colorize(
+    label,
+    mat,
+    width,
+    height,
+    cv.pal,
+    look.palette,
+    look.cam.cy,
+    domain === 'target' ? 'target' : 'source',
+    rng,
+  );
   return { image, label, width, height, name: `synthcity/${split}/${String(index).padStart(5, '0')}` };
 }
 
@@ -1236,7 +1312,7 @@ export function synthCityDataset(opts: SynthCityOptions): Dataset {
         throw new Error(`synthcity/${split}: index ${index} out of range [0, ${length})`);
       }
       const s = renderSynthCity(split, seed, index, width, height);
-      if (split === 'pretrain') return { ...s, label: undefined };
+      if (UNLABELED.includes(split)) return { ...s, label: undefined };
       return s;
     },
   };
