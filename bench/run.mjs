@@ -10,10 +10,18 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_DIR, cpuModel, gitCommit, loadAverage, nproc, parseArgs, PYTHON, ROOT } from './lib/common.mjs';
+import { BENCH_DIR, cpuModel, gitCommit, loadAverage, nproc, PYTHON, parseArgs, ROOT } from './lib/common.mjs';
 
 const BENCHES = ['road-step', 'vgg16-fcn', 'data', 'decode', 'confusion'];
-const ALIASES = { road: 'road-step', roadlite: 'road-step', 'road-lite': 'road-step', vgg: 'vgg16-fcn', vgg16: 'vgg16-fcn', datasets: 'data', cm: 'confusion' };
+const ALIASES = {
+  road: 'road-step',
+  roadlite: 'road-step',
+  'road-lite': 'road-step',
+  vgg: 'vgg16-fcn',
+  vgg16: 'vgg16-fcn',
+  datasets: 'data',
+  cm: 'confusion',
+};
 const HELP = `usage: node bench/run.mjs [options]
   --quick              fewer warm-up steps and repetitions (numbers are rougher)
   --only a,b           run only these: ${BENCHES.join(', ')}
@@ -43,7 +51,11 @@ if (args.only !== undefined) {
     console.error(`bench: --only needs a list, e.g. --only road-step,confusion (known: ${BENCHES.join(', ')})`);
     process.exit(2);
   }
-  only = args.only.split(',').map((s) => s.trim()).filter(Boolean).map((s) => ALIASES[s] ?? s);
+  only = args.only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => ALIASES[s] ?? s);
   const bad = only.filter((s) => !BENCHES.includes(s));
   if (bad.length) {
     console.error(`bench: unknown benchmark(s) ${bad.join(', ')} in --only (known: ${BENCHES.join(', ')})`);
@@ -53,8 +65,20 @@ if (args.only !== undefined) {
 const want = (name) => only.includes(name);
 
 const REPS = quick
-  ? { road: { warmup: 1, reps: 3 }, vgg: { warmup: 1, reps: 1 }, data: { batches: 5, big: 1, passes: 1 }, decode: { pairs: 4, passes: 2 }, cm: 3 }
-  : { road: { warmup: 15, reps: 20 }, vgg: { warmup: 1, reps: 2 }, data: { batches: 20, big: 3, passes: 3 }, decode: { pairs: 16, passes: 5 }, cm: 9 };
+  ? {
+      road: { warmup: 1, reps: 3 },
+      vgg: { warmup: 1, reps: 1 },
+      data: { batches: 5, big: 1, passes: 1 },
+      decode: { pairs: 4, passes: 2 },
+      cm: 3,
+    }
+  : {
+      road: { warmup: 15, reps: 20 },
+      vgg: { warmup: 1, reps: 2 },
+      data: { batches: 20, big: 3, passes: 3 },
+      decode: { pairs: 16, passes: 5 },
+      cm: 9,
+    };
 
 const SMALL_VGG = [160, 320];
 const log = (l) => process.stderr.write(`bench: ${l}\n`);
@@ -143,29 +167,65 @@ const backendArgs = ['--backend', backend];
 
 if (want('road-step')) {
   const r = REPS.road;
-  results.road = await node('train-step.mjs', ['--net', 'road-lite', ...backendArgs, '--warmup', String(r.warmup), '--reps', String(r.reps), '--profile', '10'], 'ROAD step road-lite (ours)');
-  results.roadTorch = torch ? await py('road_step.py', ['--warmup', String(r.warmup), '--reps', String(r.reps)], 'ROAD step road-lite (PyTorch)') : { error: torchSkip };
+  results.road = await node(
+    'train-step.mjs',
+    ['--net', 'road-lite', ...backendArgs, '--warmup', String(r.warmup), '--reps', String(r.reps), '--profile', '10'],
+    'ROAD step road-lite (ours)',
+  );
+  results.roadTorch = torch
+    ? await py(
+        'road_step.py',
+        ['--warmup', String(r.warmup), '--reps', String(r.reps)],
+        'ROAD step road-lite (PyTorch)',
+      )
+    : { error: torchSkip };
 }
 if (want('vgg16-fcn')) {
   const r = REPS.vgg;
   const reps = ['--warmup', String(r.warmup), '--reps', String(r.reps)];
-  results.vgg = await node('train-step.mjs', ['--net', 'vgg16-fcn', ...backendArgs, '--size', '320x640', ...reps], 'ROAD step vgg16-fcn 320×640 (ours)');
-  results.vggTorch = torch ? await py('vgg16_fcn_step.py', reps, 'ROAD step vgg16-fcn 320×640 (PyTorch)') : { error: torchSkip };
+  results.vgg = await node(
+    'train-step.mjs',
+    ['--net', 'vgg16-fcn', ...backendArgs, '--size', '320x640', ...reps],
+    'ROAD step vgg16-fcn 320×640 (ours)',
+  );
+  results.vggTorch = torch
+    ? await py('vgg16_fcn_step.py', reps, 'ROAD step vgg16-fcn 320×640 (PyTorch)')
+    : { error: torchSkip };
   if (results.vgg.error) {
     // 320×640 does not fit (e.g. the wasm backend's 4 GiB heap): measure both engines at half the size too, so the
     // record still has a ratio for this net.
     log(`vgg16-fcn at 320×640 failed on our side; measuring both engines at ${SMALL_VGG.join('×')} as well`);
     const [h, w] = SMALL_VGG;
-    results.vggSmall = await node('train-step.mjs', ['--net', 'vgg16-fcn', ...backendArgs, '--size', `${h}x${w}`, ...reps], `ROAD step vgg16-fcn ${h}×${w} (ours)`);
+    results.vggSmall = await node(
+      'train-step.mjs',
+      ['--net', 'vgg16-fcn', ...backendArgs, '--size', `${h}x${w}`, ...reps],
+      `ROAD step vgg16-fcn ${h}×${w} (ours)`,
+    );
     const dims = ['--height', String(h), '--width', String(w), '--full-height', String(h), '--full-width', String(w)];
-    results.vggSmallTorch = torch ? await py('vgg16_fcn_step.py', [...reps, ...dims], `ROAD step vgg16-fcn ${h}×${w} (PyTorch)`) : { error: torchSkip };
+    results.vggSmallTorch = torch
+      ? await py('vgg16_fcn_step.py', [...reps, ...dims], `ROAD step vgg16-fcn ${h}×${w} (PyTorch)`)
+      : { error: torchSkip };
   }
 }
 if (want('data')) {
   const r = REPS.data;
-  results.data = await node('data.mjs', [...backendArgs, '--batches', String(r.batches), '--big-batches', String(r.big), '--passes', String(r.passes)]);
+  results.data = await node('data.mjs', [
+    ...backendArgs,
+    '--batches',
+    String(r.batches),
+    '--big-batches',
+    String(r.big),
+    '--passes',
+    String(r.passes),
+  ]);
 }
-if (want('decode')) results.decode = await node('decode.mjs', ['--pairs', String(REPS.decode.pairs), '--passes', String(REPS.decode.passes)]);
+if (want('decode'))
+  results.decode = await node('decode.mjs', [
+    '--pairs',
+    String(REPS.decode.pairs),
+    '--passes',
+    String(REPS.decode.passes),
+  ]);
 if (want('confusion')) results.confusion = await node('confusion.mjs', ['--runs', String(REPS.cm)]);
 
 const seconds = (performance.now() - t0) / 1000;
@@ -176,7 +236,10 @@ const loadEnd = loadAverage();
 
 const rows = [];
 const notes = [];
-const fmt = (v, d = 1) => (v === undefined || v === null || Number.isNaN(v) ? '—' : Number(v).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const fmt = (v, d = 1) =>
+  v === undefined || v === null || Number.isNaN(v)
+    ? '—'
+    : Number(v).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const int = (v) => (v === undefined || v === null ? '—' : Number(v).toLocaleString('en-US'));
 const ratio = (a, b) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : '—');
 const err = (r) => (r?.error ? r.error : null);
@@ -200,21 +263,64 @@ function stepRows(title, ours, ref, isRoad) {
   const ips = ratio(o.imagesPerSec, p?.imagesPerSec);
   const r = o.imagesPerSec && p?.imagesPerSec ? o.imagesPerSec / p.imagesPerSec : null;
   const speedTarget = isRoad && r !== null ? `≥0.2× ${mark(r >= 0.2)} · ≥0.5× ${mark(r >= 0.5)}` : '';
-  row(title, `images/s (median of ${o.reps ?? p?.reps ?? '?'} after ${o.warmup ?? p?.warmup ?? '?'} warm-up)`, fmt(o.imagesPerSec, 2), p ? fmt(p.imagesPerSec, 2) : refNote, ips, speedTarget);
+  row(
+    title,
+    `images/s (median of ${o.reps ?? p?.reps ?? '?'} after ${o.warmup ?? p?.warmup ?? '?'} warm-up)`,
+    fmt(o.imagesPerSec, 2),
+    p ? fmt(p.imagesPerSec, 2) : refNote,
+    ips,
+    speedTarget,
+  );
   row('', 'ms / step (median)', fmt(o.medianMs, 0), p ? fmt(p.medianMs, 0) : '', '', '');
-  row('', 'GFLOP / step (fwd×3 rule)', fmt((o.flops?.perStep ?? NaN) / 1e9, 2), p ? fmt(p.flops.perStep / 1e9, 2) : '', o.flops && p ? (o.flops.perStep === p.flops.perStep ? 'same' : 'DIFFER') : '', '');
-  row('', 'achieved GFLOP/s', fmt(o.gflopsPerSec, 2), p ? fmt(p.gflopsPerSec, 2) : '', ratio(o.gflopsPerSec, p?.gflopsPerSec), '');
+  row(
+    '',
+    'GFLOP / step (fwd×3 rule)',
+    fmt((o.flops?.perStep ?? NaN) / 1e9, 2),
+    p ? fmt(p.flops.perStep / 1e9, 2) : '',
+    o.flops && p ? (o.flops.perStep === p.flops.perStep ? 'same' : 'DIFFER') : '',
+    '',
+  );
+  row(
+    '',
+    'achieved GFLOP/s',
+    fmt(o.gflopsPerSec, 2),
+    p ? fmt(p.gflopsPerSec, 2) : '',
+    ratio(o.gflopsPerSec, p?.gflopsPerSec),
+    '',
+  );
   const rss = ratio(o.peakRssMiB, p?.peakRssMiB);
-  row('', 'peak RSS (MiB)', fmt(o.peakRssMiB, 0), p ? fmt(p.peakRssMiB, 0) : '', rss, o.peakRssMiB && p ? `≤2× ${mark(o.peakRssMiB <= 2 * p.peakRssMiB)}` : '');
+  row(
+    '',
+    'peak RSS (MiB)',
+    fmt(o.peakRssMiB, 0),
+    p ? fmt(p.peakRssMiB, 0) : '',
+    rss,
+    o.peakRssMiB && p ? `≤2× ${mark(o.peakRssMiB <= 2 * p.peakRssMiB)}` : '',
+  );
   if (o.params) {
     const pp = (x) => `${int(x.netTrainable)} / ${int(x.netTotal)} / ${int(x.classifiers)} / ${int(x.teacherBackbone)}`;
-    const same = p && ['netTrainable', 'netTotal', 'classifiers', 'teacherBackbone'].every((k) => o.params[k] === p.params[k]);
-    row('', 'params: net trainable / net incl. BN stats / region classifiers / teacher', pp(o.params), p ? pp(p.params) : '', p ? (same ? 'match' : 'MISMATCH') : '', '');
+    const same =
+      p && ['netTrainable', 'netTotal', 'classifiers', 'teacherBackbone'].every((k) => o.params[k] === p.params[k]);
+    row(
+      '',
+      'params: net trainable / net incl. BN stats / region classifiers / teacher',
+      pp(o.params),
+      p ? pp(p.params) : '',
+      p ? (same ? 'match' : 'MISMATCH') : '',
+      '',
+    );
   }
   if (o.tensors) {
     const t = o.tensors;
     const leaked = t.afterLast - t.afterFirst;
-    row('', `tensors after step 1 → after step ${t.steps}`, `${t.afterFirst} → ${t.afterLast}${leaked ? ` (LEAK: ${fmt(t.leakedPerStep, 1)}/step)` : ''}`, '', '', `0 leaked ${mark(leaked === 0)}`);
+    row(
+      '',
+      `tensors after step 1 → after step ${t.steps}`,
+      `${t.afterFirst} → ${t.afterLast}${leaked ? ` (LEAK: ${fmt(t.leakedPerStep, 1)}/step)` : ''}`,
+      '',
+      '',
+      `0 leaked ${mark(leaked === 0)}`,
+    );
   }
 }
 
@@ -229,32 +335,61 @@ const torchName = results.roadTorch?.engine ?? results.vggTorch?.engine;
 const torchThreads = results.roadTorch?.threads ?? results.vggTorch?.threads;
 if (want('road-step')) {
   const s = results.road?.shapes;
-  stepRows(`ROAD step, road-lite, ${s ? `${s.source[0]}+${s.target[0]} × ${s.source[1]}×${s.source[2]}` : '4+4 × 64×128'}`, results.road, results.roadTorch, true);
+  stepRows(
+    `ROAD step, road-lite, ${s ? `${s.source[0]}+${s.target[0]} × ${s.source[1]}×${s.source[2]}` : '4+4 × 64×128'}`,
+    results.road,
+    results.roadTorch,
+    true,
+  );
 }
 if (want('vgg16-fcn')) {
   stepRows('ROAD step, vgg16-fcn, 1+1 × 320×640', results.vgg, results.vggTorch, false);
-  if (results.vggSmall) stepRows(`ROAD step, vgg16-fcn, 1+1 × ${SMALL_VGG.join('×')} (320×640 failed)`, results.vggSmall, results.vggSmallTorch, false);
+  if (results.vggSmall)
+    stepRows(
+      `ROAD step, vgg16-fcn, 1+1 × ${SMALL_VGG.join('×')} (320×640 failed)`,
+      results.vggSmall,
+      results.vggSmallTorch,
+      false,
+    );
 }
 if (want('data')) {
   const d = results.data;
   if (err(d)) row('data pipeline', 'error', err(d), '', '', '');
-  else for (const r of d.rows) row('data pipeline (createBatchIterator)', `${r.label}: images/s`, fmt(r.imagesPerSec, 1), '', '', '');
+  else
+    for (const r of d.rows)
+      row('data pipeline (createBatchIterator)', `${r.label}: images/s`, fmt(r.imagesPerSec, 1), '', '', '');
 }
 if (want('decode')) {
   const d = results.decode;
   if (err(d) || d.skipped) row('decode 1024×512 pairs', 'error', err(d) ?? d.skipped, '', '', '');
-  else for (const r of d.rows) row('decode 1024×512 (datasets/bench/decode.mjs)', `${r.label}: images/s`, fmt(r.imagesPerSec, 1), '', '', '');
+  else
+    for (const r of d.rows)
+      row('decode 1024×512 (datasets/bench/decode.mjs)', `${r.label}: images/s`, fmt(r.imagesPerSec, 1), '', '', '');
 }
 if (want('confusion')) {
   const c = results.confusion;
   if (err(c)) row('confusion matrix 2048×1024', 'error', err(c), '', '', '');
   else {
     const np = c.numpy && !c.numpy.error ? c.numpy : null;
-    row('confusion matrix 2048×1024, 19 classes', `Mpixel/s (median of ${c.runs}); ref = numpy bincount`, fmt(c.mpixPerSec, 0), np ? fmt(np.mpixPerSec, 0) : (c.numpy?.error ?? 'not run'), np ? ratio(c.mpixPerSec, np.mpixPerSec) : '', np ? `same counts ${mark(np.checked)}` : '');
+    row(
+      'confusion matrix 2048×1024, 19 classes',
+      `Mpixel/s (median of ${c.runs}); ref = numpy bincount`,
+      fmt(c.mpixPerSec, 0),
+      np ? fmt(np.mpixPerSec, 0) : (c.numpy?.error ?? 'not run'),
+      np ? ratio(c.mpixPerSec, np.mpixPerSec) : '',
+      np ? `same counts ${mark(np.checked)}` : '',
+    );
   }
 }
 
-const header = ['benchmark', 'metric', engineName === 'auto' ? 'ours' : `ours (${engineName})`, torchName ? `reference (${torchName}, ${torchThreads} threads)` : 'reference', 'ours ÷ ref', 'issue-6 target'];
+const header = [
+  'benchmark',
+  'metric',
+  engineName === 'auto' ? 'ours' : `ours (${engineName})`,
+  torchName ? `reference (${torchName}, ${torchThreads} threads)` : 'reference',
+  'ours ÷ ref',
+  'issue-6 target',
+];
 function markdownTable(head, body) {
   const all = [head, ...body].map((r) => r.map((c) => String(c ?? '').replace(/\|/g, '\\|')));
   const widths = head.map((_, i) => Math.max(3, ...all.map((r) => [...r[i]].length)));
@@ -272,17 +407,31 @@ function profileText() {
     `Per-kernel profile of the road-lite ROAD step on ${engineName} (tf.profile of ${p.steps} steps, medians: step ${fmt(p.stepMs, 0)} ms wall, ${fmt(p.kernelMs, 0)} ms inside ${int(p.kernels)} kernel calls, ${fmt(Math.max(0, p.stepMs - p.kernelMs), 0)} ms outside kernels; ${p.wrappersExcluded} op-scope wrapper entries left out, their kernels are counted):`,
     '',
   );
-  const body = p.topByName.map((k, i) => [String(i + 1), k.name, fmt(k.ms, 1), `${fmt((100 * k.ms) / p.stepMs, 1)}%`, String(k.calls)]);
+  const body = p.topByName.map((k, i) => [
+    String(i + 1),
+    k.name,
+    fmt(k.ms, 1),
+    `${fmt((100 * k.ms) / p.stepMs, 1)}%`,
+    String(k.calls),
+  ]);
   out.push(markdownTable(['#', 'kernel', 'ms', '% of step', 'calls'], body), '');
   out.push('Top 10 kernel calls by input shape:', '');
-  const body2 = p.topByShape.map((k, i) => [String(i + 1), k.name, shapesText(k.inputShapes), fmt(k.ms, 1), String(k.calls)]);
+  const body2 = p.topByShape.map((k, i) => [
+    String(i + 1),
+    k.name,
+    shapesText(k.inputShapes),
+    fmt(k.ms, 1),
+    String(k.calls),
+  ]);
   out.push(markdownTable(['#', 'kernel', 'input shapes', 'ms', 'calls'], body2));
   return out.join('\n');
 }
 /** Input shapes of one kernel call for the profile table; a long list (the fused Adam's) is cut after 4. */
 function shapesText(shapes) {
   const one = (s) => (s ? `[${s.join(',')}]` : '–');
-  return shapes.length > 6 ? `${shapes.slice(0, 4).map(one).join(' ')} … (${shapes.length} inputs)` : shapes.map(one).join(' ');
+  return shapes.length > 6
+    ? `${shapes.slice(0, 4).map(one).join(' ')} … (${shapes.length} inputs)`
+    : shapes.map(one).join(' ');
 }
 const profile = profileText();
 
@@ -307,7 +456,10 @@ if (args.write) {
   const file = join(ROOT, 'BENCHMARKS.md');
   if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\n(records below)\n');
   const title = `## ${started.toISOString().slice(0, 10)} · ${commit} · ${engineName}${quick ? ' · quick' : ''}`;
-  appendFileSync(file, `\n${title}\n\n${meta}\n\n${table}\n${notesText ? `\n${notesText}\n` : ''}${profile ? `\n${profile}\n` : ''}`);
+  appendFileSync(
+    file,
+    `\n${title}\n\n${meta}\n\n${table}\n${notesText ? `\n${notesText}\n` : ''}${profile ? `\n${profile}\n` : ''}`,
+  );
   log(`record appended to ${file}`);
 }
 const failed = Object.values(results).some((r) => r?.error && !String(r.error).startsWith('skipped'));

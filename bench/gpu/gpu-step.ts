@@ -24,7 +24,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
+import { countFlops } from '@road/backbone';
 import {
   conv2dBackpropFilterWebgpu,
   conv2dBackpropInputWebgpu,
@@ -34,7 +34,6 @@ import {
   shippedWebgpuKernel,
   unregisterWebgpuKernels,
 } from '@road/backend';
-import { countFlops } from '@road/backbone';
 import {
   buildNet,
   buildParts,
@@ -46,6 +45,7 @@ import {
   trainStream,
   writeCheckpoint,
 } from '@road/trainer';
+import * as tf from '@tensorflow/tfjs-core';
 
 // ------------------------------------------------------------------------------------------------------------
 // Arguments, clock, results

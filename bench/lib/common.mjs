@@ -73,7 +73,9 @@ export function gitCommit() {
 }
 
 export function loadAverage() {
-  return loadavg().map((v) => v.toFixed(2)).join(' ');
+  return loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 }
 
 export const distPath = (...parts) => join(ROOT, ...parts);

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_DIR, emit, median, parseArgs, PYTHON, ROOT } from '../lib/common.mjs';
+import { BENCH_DIR, emit, median, PYTHON, parseArgs, ROOT } from '../lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const runs = Math.max(1, Number(args.runs ?? 9));
@@ -38,7 +38,15 @@ function time(fn) {
 }
 const cm = new ConfusionMatrix(N);
 const ms = time(() => cm.update(pred, label));
-const result = { bench: 'confusion', pixels: len, classes: N, runs, medianMs: ms, mpixPerSec: len / (ms * 1000), numpy: null };
+const result = {
+  bench: 'confusion',
+  pixels: len,
+  classes: N,
+  runs,
+  medianMs: ms,
+  mpixPerSec: len / (ms * 1000),
+  numpy: null,
+};
 
 if (!args['no-numpy']) {
   const ref = new ConfusionMatrix(N).update(pred, label);
@@ -47,13 +55,22 @@ if (!args['no-numpy']) {
     writeFileSync(join(dir, 'pred.u8'), pred);
     writeFileSync(join(dir, 'label.u8'), label);
     writeFileSync(join(dir, 'expected.json'), JSON.stringify(Array.from(ref.counts)));
-    const out = execFileSync(PYTHON, [join(BENCH_DIR, 'reference/confusion_numpy.py'), dir, String(len), String(N), String(runs)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const out = execFileSync(
+      PYTHON,
+      [join(BENCH_DIR, 'reference/confusion_numpy.py'), dir, String(len), String(N), String(runs)],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     result.numpy = JSON.parse(out.trim().split('\n').pop());
   } catch (e) {
-    result.numpy = { error: String(e.stderr || e.message).trim().split('\n').pop() };
+    result.numpy = {
+      error: String(e.stderr || e.message)
+        .trim()
+        .split('\n')
+        .pop(),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -43,8 +43,22 @@ async function rate(label, spec, options, n) {
 
 const demo = { batchSize: 4, transform: { crop: [64, 128], flip: true }, forever: true, shuffle: true, seed: 7920 };
 const rows = [];
-rows.push(await rate('SynthCity 160×80 → 4×64×128 crops, main thread', { kind: 'synthcity', split: 'source', seed: 0 }, { ...demo, workers: 0 }, batches));
-rows.push(await rate('SynthCity 160×80 → 4×64×128 crops, 1 worker', { kind: 'synthcity', split: 'source', seed: 0 }, { ...demo, workers: 1 }, batches));
+rows.push(
+  await rate(
+    'SynthCity 160×80 → 4×64×128 crops, main thread',
+    { kind: 'synthcity', split: 'source', seed: 0 },
+    { ...demo, workers: 0 },
+    batches,
+  ),
+);
+rows.push(
+  await rate(
+    'SynthCity 160×80 → 4×64×128 crops, 1 worker',
+    { kind: 'synthcity', split: 'source', seed: 0 },
+    { ...demo, workers: 1 },
+    batches,
+  ),
+);
 rows.push(
   await rate(
     'SynthCity 1024×512, batch 2, main thread',

@@ -14,12 +14,21 @@ const script = join(ROOT, 'packages/datasets/bench/decode.mjs');
 if (!existsSync(script)) {
   emit({ bench: 'decode', skipped: `${script} not found` });
 } else {
-  const out = execFileSync(process.execPath, [script, pairs, passes], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(process.execPath, [script, pairs, passes], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = out.split('\n');
   const rows = [];
   for (const line of lines) {
     const m = /^\s+(.+?)\s+([\d.]+) images\/s\s*$/.exec(line);
     if (m) rows.push({ label: m[1], imagesPerSec: Number(m[2]) });
   }
-  emit({ bench: 'decode', header: lines.find((l) => l.startsWith('decode')) ?? '', pairs: Number(pairs), passes: Number(passes), rows });
+  emit({
+    bench: 'decode',
+    header: lines.find((l) => l.startsWith('decode')) ?? '',
+    pairs: Number(pairs),
+    passes: Number(passes),
+    rows,
+  });
 }

@@ -29,7 +29,11 @@ const teacher = await cachedTeacher(join(out, 'teacher'), {
   log,
   quiet: true,
 });
-const config = demoConfig('road', false, 1, [`steps=${steps}`, 'evalEvery=0', `checkpointEvery=${Math.max(every, 500)}`]);
+const config = demoConfig('road', false, 1, [
+  `steps=${steps}`,
+  'evalEvery=0',
+  `checkpointEvery=${Math.max(every, 500)}`,
+]);
 const samples = [];
 const t0 = Date.now();
 const summary = await trainRun(config, {
@@ -40,7 +44,12 @@ const summary = await trainRun(config, {
   log,
   beforeStep: (s) => {
     if (s === 1 || s % every === 0)
-      samples.push({ step: s, tensors: tf.memory().numTensors, rssMiB: process.memoryUsage().rss / 2 ** 20, seconds: (Date.now() - t0) / 1000 });
+      samples.push({
+        step: s,
+        tensors: tf.memory().numTensors,
+        rssMiB: process.memoryUsage().rss / 2 ** 20,
+        seconds: (Date.now() - t0) / 1000,
+      });
   },
 });
 /** Least-squares slope of y over x. */
@@ -58,7 +67,7 @@ const result = {
   steps,
   backend: summary.backend,
   seconds: summary.seconds,
-  finalMiou: summary.final ? summary.final.miouPresent ?? summary.final.miou : null,
+  finalMiou: summary.final ? (summary.final.miouPresent ?? summary.final.miou) : null,
   tensorsPer1000Steps: 1000 * slope(samples, 'tensors'),
   rssMiBPer1000Steps: 1000 * slope(samples, 'rssMiB'),
   rssMiB: { afterWarmup: samples.find((s) => s.step >= warmup)?.rssMiB, last: samples.at(-1)?.rssMiB },

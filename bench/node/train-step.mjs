@@ -28,14 +28,27 @@ const warmup = Math.max(1, Number(args.warmup ?? 3));
 const reps = Math.max(1, Number(args.reps ?? 10));
 const profileTop = args.profile === undefined ? 0 : Number(args.profile === true ? 10 : args.profile);
 const profileSteps = Math.max(1, Number(args['profile-steps'] ?? 3));
-const size = String(args.size ?? '320x640').split(/[x×]/).map(Number); // vgg16-fcn only: [height, width]
-if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) throw new Error(`train-step: --size must be HxW, got ${args.size}`);
+const size = String(args.size ?? '320x640')
+  .split(/[x×]/)
+  .map(Number); // vgg16-fcn only: [height, width]
+if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0))
+  throw new Error(`train-step: --size must be HxW, got ${args.size}`);
 const log = (l) => process.stderr.write(`[train-step ${netName}] ${l}\n`);
 
 const trainer = await import(join(ROOT, 'apps/trainer/dist/index.js'));
 const { countFlops } = await import(join(ROOT, 'packages/backbone/dist/index.js'));
-const { ensureEngine, demoConfig, loadConfig, DEMO_RECIPE, buildNet, netSlots, writeCheckpoint, buildParts, createTrainStep, trainStream } =
-  trainer;
+const {
+  ensureEngine,
+  demoConfig,
+  loadConfig,
+  DEMO_RECIPE,
+  buildNet,
+  netSlots,
+  writeCheckpoint,
+  buildParts,
+  createTrainStep,
+  trainStream,
+} = trainer;
 
 const engine = await ensureEngine(backend, log);
 const phases = memoryPhaseProbe(); // before any tensor of the benchmark exists: it counts buffers as they come
@@ -44,7 +57,14 @@ const phases = memoryPhaseProbe(); // before any tensor of the benchmark exists:
 function benchConfig() {
   if (netName === 'road-lite') return demoConfig('road', false, 1);
   if (netName === 'vgg16-fcn') {
-    const c = loadConfig('road', [...DEMO_RECIPE.full.train, 'seed=1', 'net.name=vgg16-fcn', 'batch.source=1', 'batch.target=1', 'crop=null']);
+    const c = loadConfig('road', [
+      ...DEMO_RECIPE.full.train,
+      'seed=1',
+      'net.name=vgg16-fcn',
+      'batch.source=1',
+      'batch.target=1',
+      'crop=null',
+    ]);
     const big = { width: size[1], height: size[0] };
     c.source = { ...c.source, options: { ...(c.source.options ?? {}), ...big } };
     c.target = { ...c.target, options: { ...(c.target.options ?? {}), ...big } };
@@ -62,7 +82,11 @@ try {
   const teacherCk = await writeCheckpoint(
     tmp,
     'teacher',
-    { step: 0, net: { name: config.net.name, attention: 'none', numClasses: 4, inputChannels: 3 }, state: { bench: 'fresh weights' } },
+    {
+      step: 0,
+      net: { name: config.net.name, attention: 'none', numClasses: 4, inputChannels: 3 },
+      state: { bench: 'fresh weights' },
+    },
     netSlots(teacherNet),
   );
   teacherNet.dispose();
@@ -82,13 +106,18 @@ for (let i = 0; i < K; i++) {
   const s = await src.next();
   const t = await tgt.next();
   t.labels?.dispose();
-  batches.push({ source: { images: s.images, labels: s.labels, crops: s.crops }, target: { images: t.images, crops: t.crops } });
+  batches.push({
+    source: { images: s.images, labels: s.labels, crops: s.crops },
+    target: { images: t.images, crops: t.crops },
+  });
 }
 await src.close();
 await tgt.close();
 const [ns, H, W] = batches[0].source.images.shape;
 const nt = batches[0].target.images.shape[0];
-log(`backend ${engine.name}; ${config.net.name}; source ${ns}×${H}×${W}, target ${nt}×${batches[0].target.images.shape.slice(1, 3).join('×')}`);
+log(
+  `backend ${engine.name}; ${config.net.name}; source ${ns}×${H}×${W}, target ${nt}×${batches[0].target.images.shape.slice(1, 3).join('×')}`,
+);
 
 // FLOPs: forward of student backbone on N_s+N_t, head on N_s (seg logits come from source features only), region
 // classifiers on every feature position; ×3 for forward + backward; plus the frozen teacher's forward on N_t.
@@ -158,7 +187,13 @@ function memoryPhaseProbe() {
   let peak = data;
   let list = [];
   const mark = (phase) => {
-    list.push({ phase, dataMiB: MiB(data), peakDataMiB: MiB(Math.max(peak, data)), wasmHeapMiB: MiB(wasmHeapBytes()), peakRssMiB: MiB(process.resourceUsage().maxRSS * 1024) });
+    list.push({
+      phase,
+      dataMiB: MiB(data),
+      peakDataMiB: MiB(Math.max(peak, data)),
+      wasmHeapMiB: MiB(wasmHeapBytes()),
+      peakRssMiB: MiB(process.resourceUsage().maxRSS * 1024),
+    });
     peak = data;
   };
   const wrap = (obj, name, before, after) => {
@@ -177,7 +212,12 @@ function memoryPhaseProbe() {
   wrap(eng, 'endTape', null, () => eng.state.gradientDepth === 0 && mark('forward'));
   return {
     watchOptimizer(optimizer) {
-      wrap(optimizer, 'applyGradients', () => mark('backward'), () => mark('optimizer'));
+      wrap(
+        optimizer,
+        'applyGradients',
+        () => mark('backward'),
+        () => mark('optimizer'),
+      );
     },
     take() {
       const out = list;
@@ -191,7 +231,14 @@ process.on('uncaughtException', (e) => fail(e));
 function fail(e) {
   const msg = String(e?.message ?? e).split('\n')[0];
   log(`FAILED at step ${k}: ${msg}`);
-  emit({ bench: `train-step:${netName}`, backend: engine.name, error: `step ${k} failed: ${msg}`, memoryAtFailure: memoryNow(), peakRssMiB: peakRssMiB(), shapes: { source: [ns, H, W, 3], target: [nt, H, W, 3] } });
+  emit({
+    bench: `train-step:${netName}`,
+    backend: engine.name,
+    error: `step ${k} failed: ${msg}`,
+    memoryAtFailure: memoryNow(),
+    peakRssMiB: peakRssMiB(),
+    shapes: { source: [ns, H, W, 3], target: [nt, H, W, 3] },
+  });
   process.exit(3);
 }
 
@@ -205,8 +252,12 @@ try {
 warmMs.push(first.ms);
 const memoryPhases = { first: phases.take() };
 const tensorsAfterFirst = tf.memory().numTensors;
-log(`step 1 memory (MiB): ${memoryPhases.first.map((p) => `${p.phase} data ${p.dataMiB} (peak ${p.peakDataMiB}) heap ${p.wasmHeapMiB ?? '—'} rss ${p.peakRssMiB}`).join(' · ')}`);
-log(`step 1: ${first.ms.toFixed(0)} ms (seg ${first.r.seg.toFixed(3)}, dst ${first.r.dst.toFixed(3)}, spt ${first.r.spt.toFixed(3)}); tensors ${tensorsAfterFirst}`);
+log(
+  `step 1 memory (MiB): ${memoryPhases.first.map((p) => `${p.phase} data ${p.dataMiB} (peak ${p.peakDataMiB}) heap ${p.wasmHeapMiB ?? '—'} rss ${p.peakRssMiB}`).join(' · ')}`,
+);
+log(
+  `step 1: ${first.ms.toFixed(0)} ms (seg ${first.r.seg.toFixed(3)}, dst ${first.r.dst.toFixed(3)}, spt ${first.r.spt.toFixed(3)}); tensors ${tensorsAfterFirst}`,
+);
 for (let i = 1; i < warmup; i++) warmMs.push((await runStep()).ms);
 const times = [];
 try {
@@ -275,7 +326,9 @@ if (profileTop > 0) {
     topByName: byName.slice(0, profileTop).map(({ inputShapes, ...e }) => e),
     topByShape: byShape.slice(0, profileTop),
   };
-  log(`profiled ${profileSteps} steps: median ${stepMs.toFixed(0)} ms, ${kernelMs.toFixed(0)} ms in ${steps[0].kernels.length} kernel calls`);
+  log(
+    `profiled ${profileSteps} steps: median ${stepMs.toFixed(0)} ms, ${kernelMs.toFixed(0)} ms in ${steps[0].kernels.length} kernel calls`,
+  );
 }
 
 for (const b of batches) tf.dispose([b.source.images, b.source.labels, b.target.images]);
@@ -287,17 +340,35 @@ emit({
   native: engine.native ?? null,
   net: config.net.name,
   shapes: { source: [ns, H, W, 3], target: [nt, H, W, 3], features: [fh, fw, fc], grid: config.grid },
-  config: { lambda: config.lambda, optimizer: config.optimizer.name, lr: config.optimizer.lr, flip: config.flip, crop: config.crop },
+  config: {
+    lambda: config.lambda,
+    optimizer: config.optimizer.name,
+    lr: config.optimizer.lr,
+    flip: config.flip,
+    crop: config.crop,
+  },
   warmup,
   reps,
   warmupMs: warmMs,
   timesMs: times,
   medianMs: med,
   imagesPerSec: ((ns + nt) * 1000) / med,
-  flops: { perStep: flopsPerStep, rule: 'forward x3 (student backbone+head+region classifiers) + teacher forward; conv/dense MACs x2 only', backbone: fBackbone, head: fHead, classifiers: fClf, teacher: fTeacher },
+  flops: {
+    perStep: flopsPerStep,
+    rule: 'forward x3 (student backbone+head+region classifiers) + teacher forward; conv/dense MACs x2 only',
+    backbone: fBackbone,
+    head: fHead,
+    classifiers: fClf,
+    teacher: fTeacher,
+  },
   gflopsPerSec: flopsPerStep / (med * 1e6),
   params,
-  tensors: { afterFirst: tensorsAfterFirst, afterLast: tensorsAfterLast, steps: stepsRun, leakedPerStep: (tensorsAfterLast - tensorsAfterFirst) / Math.max(1, stepsRun - 1) },
+  tensors: {
+    afterFirst: tensorsAfterFirst,
+    afterLast: tensorsAfterLast,
+    steps: stepsRun,
+    leakedPerStep: (tensorsAfterLast - tensorsAfterFirst) / Math.max(1, stepsRun - 1),
+  },
   memory: memoryAfter,
   memoryPhases,
   peakRssMiB: peakRssMiB(),

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
 import {
+  type CheckpointFs,
   checkNetIdentity,
   latestCheckpoint,
   listStepCheckpoints,
@@ -11,9 +12,8 @@ import {
   pruneCheckpoints,
   readCheckpoint,
   restoreSlots,
-  writeCheckpoint,
-  type CheckpointFs,
   type WeightSlot,
+  writeCheckpoint,
 } from './checkpoint.js';
 import { RoadError } from './errors.js';
 

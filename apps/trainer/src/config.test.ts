@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applySet, loadConfig, parseDatasetString, PRESETS } from './config.js';
+import { describe, expect, it } from 'vitest';
+import { applySet, loadConfig, PRESETS, parseDatasetString } from './config.js';
 import { RoadError } from './errors.js';
 
 function errorOf(fn: () => unknown): RoadError {

@@ -1,6 +1,6 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { RoadError, EXIT } from './errors.js';
+import { EXIT, RoadError } from './errors.js';
 
 /*
  * Where the defaults come from

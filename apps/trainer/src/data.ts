@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import type * as tf from '@tensorflow/tfjs-core';
 import { createBatchIterator, type Dataset, type DatasetSpec, type IteratorState, openDataset } from '@road/datasets';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { DatasetRef, TrainConfig } from './config.js';
-import { RoadError, EXIT } from './errors.js';
+import { EXIT, RoadError } from './errors.js';
 import type { CropLike } from './train-step.js';
 
 /** A batch as the trainer uses it (tensors owned by the caller). */

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
 import { runDemo } from './demo.js';
 
 // CI smoke test of `road demo --quick` on the default engine here (wasm), teacher pretraining included.
@@ -27,7 +27,9 @@ describe('road demo --quick', () => {
     // --quick is a smoke test, and the table itself says so (header and last row).
     expect(r.smokeTest).toBe(true);
     expect(r.table).toMatch(/^\| class — SMOKE TEST \(--quick, 20 steps\) \| source-only \| road \|/);
-    expect(r.table.trimEnd().split('\n').pop()).toMatch(/^\| \*smoke test: 20 training steps .*these numbers mean nothing\* \| \| \|$/);
+    expect(r.table.trimEnd().split('\n').pop()).toMatch(
+      /^\| \*smoke test: 20 training steps .*these numbers mean nothing\* \| \| \|$/,
+    );
     expect(r.table).toMatch(/\| \*\*mIoU \(8 classes\)\*\* \|/);
     for (const c of ['road', 'sidewalk', 'building', 'pole', 'vegetation', 'sky', 'person', 'car'])
       expect(r.table).toContain(`| ${c} |`);
@@ -42,7 +44,9 @@ describe('road demo --quick', () => {
     ]) {
       expect(existsSync(join(outDir, f)), f).toBe(true);
     }
-    expect(readFileSync(join(outDir, 'demo.md'), 'utf8')).toMatch(/ROAD − source-only.*\(smoke test: 20 steps, not a result/);
+    expect(readFileSync(join(outDir, 'demo.md'), 'utf8')).toMatch(
+      /ROAD − source-only.*\(smoke test: 20 steps, not a result/,
+    );
     expect(lines.some((l) => /pretrained in/.test(l))).toBe(true);
   });
 });

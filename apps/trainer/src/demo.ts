@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { CITYSCAPES_PALETTE } from '@road/datasets';
 import { loadConfig, type TrainConfig } from './config.js';
 import { ensureEngine } from './engine.js';
-import { headlineMiou, sideBySide, type EvalResult } from './evaluate.js';
+import { type EvalResult, headlineMiou, sideBySide } from './evaluate.js';
 import { loadNetFromCheckpoint } from './predict.js';
 import { cachedTeacher, type PretrainOptions } from './pretrain.js';
 import { imageGridPng } from './report.js';
-import { predictionRows, trainRun, type TrainSummary } from './trainer.js';
+import { predictionRows, type TrainSummary, trainRun } from './trainer.js';
 
 /**
  * The demo's training recipe on SynthCity (160×80 images, road-lite, default backend). Chosen so that the whole
@@ -52,7 +52,9 @@ export function labelSmokeTest(table: string, steps: number): string {
   const lines = table.trimEnd().split('\n');
   const cols = (lines[0].match(/\|/g)?.length ?? 2) - 1;
   lines[0] = lines[0].replace(/^\| class \|/, `| class — SMOKE TEST (--quick, ${steps} steps) |`);
-  lines.push(`| *smoke test: ${steps} training steps check that the pipeline runs; these numbers mean nothing* |${' |'.repeat(cols - 1)}`);
+  lines.push(
+    `| *smoke test: ${steps} training steps check that the pipeline runs; these numbers mean nothing* |${' |'.repeat(cols - 1)}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

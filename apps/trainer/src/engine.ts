@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { engineLine, initBackend } from '@road/backend';
-import { RoadError, EXIT } from './errors.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { EXIT, RoadError } from './errors.js';
 import { isVerbose } from './output.js';
 
 /** The engine in use: its name and the backends that were skipped (with reasons). */

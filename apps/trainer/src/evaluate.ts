@@ -1,16 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { CITYSCAPES_CLASSES, SYNTHCITY_CLASSES } from '@road/datasets';
 import {
   ConfusionMatrix,
   formatIoUTable,
+  type IoUResult,
   MIOU13_CLASSES,
   MIOU16_CLASSES,
   miouOver,
   updateFromLogits,
-  type IoUResult,
 } from '@road/metrics';
-import { CITYSCAPES_CLASSES, SYNTHCITY_CLASSES } from '@road/datasets';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetRef } from './config.js';
 import { type Batch, disposeBatch, EndOfData, evalStream } from './data.js';
 import { writeFileAtomic } from './run-dir.js';

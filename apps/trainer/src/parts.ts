@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import {
   copyBackboneWeights,
   createSegmentationNet,
@@ -15,17 +14,18 @@ import {
 import { createFusedAdam } from '@road/backend';
 import { convDomainClassifier, SpatialAwareAdaptation } from '@road/dann';
 import { FrozenTeacher } from '@road/distill';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   checkNetIdentity,
   checkpointTensors,
-  readCheckpoint,
-  restoreSlots,
   type LoadedCheckpoint,
   type NetIdentity,
+  readCheckpoint,
+  restoreSlots,
   type WeightSlot,
 } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { RoadError, EXIT } from './errors.js';
+import { EXIT, RoadError } from './errors.js';
 import type { TrainParts } from './train-step.js';
 
 /** The segmentation net type @road/backbone returns. */

@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createBatchIterator } from '@road/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { latestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { parseDatasetString, resolveDatasetRef, type DatasetRef } from './config.js';
+import { type DatasetRef, parseDatasetString, resolveDatasetRef } from './config.js';
 import { disposeBatch, openRef, toSpec } from './data.js';
 import { ensureEngine } from './engine.js';
 import { buildNet, identityOf, netSlots, ROTATION_CLASSES } from './parts.js';
 import { createProgress } from './progress.js';
 import { ensureRunDir, MetricsLog, writeFileAtomic } from './run-dir.js';
 import { segmentationCrossEntropy } from './seg-loss.js';
-import { createBatchIterator } from '@road/datasets';
 
 /** Options of {@link pretrainTeacher}. */
 export interface PretrainOptions {

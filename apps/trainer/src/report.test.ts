@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
 import { colorize, imageGridPng, lineChartSvg, overlay, svgToPng, writeRunReport } from './report.js';
 
 const palette = [

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 
 // Resume in a *new process* (the usual case: the machine was stopped) through the built CLI, on cpu.
 // Needs apps/trainer/dist (the root `pnpm test` builds it first; or `pnpm --filter @road/trainer build`).

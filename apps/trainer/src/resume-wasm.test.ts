@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { pretrainTeacher } from './pretrain.js';
 import { trainRun } from './trainer.js';

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { resizeBilinear } from '@road/backbone';
 import { fusedSoftmaxCrossEntropyIgnore } from '@road/backend';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The segmentation loss of a training step: pixel-wise softmax cross-entropy with ignore label 255

@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { lowMemoryVariableGrads } from '@road/backend';
 import { dannLambda, dannLearningRate } from '@road/dann';
 import { targetGuidedDistillation } from '@road/distill';
+import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
 import { segmentationCrossEntropy } from './seg-loss.js';

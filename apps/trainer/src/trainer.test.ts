@@ -1,9 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { latestCheckpoint, nodeCheckpointFs, readCheckpoint, type CheckpointFs } from './checkpoint.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type CheckpointFs, latestCheckpoint, nodeCheckpointFs, readCheckpoint } from './checkpoint.js';
 import { loadConfig } from './config.js';
 import { NonFiniteLossError, RoadError } from './errors.js';
 import { loadNetFromCheckpoint } from './predict.js';

@@ -82,7 +82,14 @@ function withDilatedGradient(run: () => void): void {
   const tfjs = tf.getGradient('Conv2D')!;
   const zeroInserted = (f: tf.Tensor4D, [dh, dw]: number[]) => {
     const [kh, kw, ci, co] = f.shape;
-    const padded = tf.pad(tf.reshape(f, [kh, 1, kw, 1, ci, co]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
+    const padded = tf.pad(tf.reshape(f, [kh, 1, kw, 1, ci, co]), [
+      [0, 0],
+      [0, dh - 1],
+      [0, 0],
+      [0, dw - 1],
+      [0, 0],
+      [0, 0],
+    ]);
     return tf.slice(tf.reshape(padded, [kh * dh, kw * dw, ci, co]), 0, [(kh - 1) * dh + 1, (kw - 1) * dw + 1, ci, co]);
   };
   const config = {

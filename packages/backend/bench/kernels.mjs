@@ -63,30 +63,78 @@ for (const stride of [1, 2]) {
   const dxAttrs = { strides: stride, pad: 'same', dataFormat: 'NHWC', inputShape: x.shape };
   const dwAttrs = { strides: stride, pad: 'same', dataFormat: 'NHWC', filterShape: w.shape };
 
-  row('conv2d forward', stride, 'XNNPACK (shipped)', macs, time(() => tf.conv2d(x, w, stride, 'same')));
+  row(
+    'conv2d forward',
+    stride,
+    'XNNPACK (shipped)',
+    macs,
+    time(() => tf.conv2d(x, w, stride, 'same')),
+  );
 
   unregisterTrainingKernels('wasm');
-  row('dX Conv2DBackpropInput', stride, 'shipped', macs, time(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, dxAttrs)));
+  row(
+    'dX Conv2DBackpropInput',
+    stride,
+    'shipped',
+    macs,
+    time(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, dxAttrs)),
+  );
   if (stride === 1) {
     const x5 = x.reshape([N, 1, HW, HW, CI]);
     const dy5 = dy.reshape([N, 1, ...info2.outShape.slice(1)]);
-    row('dW Conv2DBackpropFilter', stride, 'Conv3DBackpropFilterV2, depth 1', macs, time(() =>
-      tf.engine().runKernel('Conv3DBackpropFilterV2', { x: x5, dy: dy5 }, { strides: [1, 1, 1], pad: 'same', filterShape: [1, K, K, CI, CO] }),
-    ));
+    row(
+      'dW Conv2DBackpropFilter',
+      stride,
+      'Conv3DBackpropFilterV2, depth 1',
+      macs,
+      time(() =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv3DBackpropFilterV2',
+            { x: x5, dy: dy5 },
+            { strides: [1, 1, 1], pad: 'same', filterShape: [1, K, K, CI, CO] },
+          ),
+      ),
+    );
     tf.dispose([x5, dy5]);
   }
   registerTrainingKernels('wasm');
-  row('dX Conv2DBackpropInput', stride, stride === 1 ? 'ours: conv of dy with flipped W' : 'ours: phase-stacked conv + depth-to-space', macs, time(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, dxAttrs)));
+  row(
+    'dX Conv2DBackpropInput',
+    stride,
+    stride === 1 ? 'ours: conv of dy with flipped W' : 'ours: phase-stacked conv + depth-to-space',
+    macs,
+    time(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, dxAttrs)),
+  );
   if (stride > 1) {
     const zeroInsert = conv2dBackpropInputAsConv('wasm', 'zero-insert');
-    row('dX Conv2DBackpropInput', stride, 'ours: conv of zero-inserted dy', macs, time(() =>
-      tf.engine().makeTensorFromTensorInfo(zeroInsert({ inputs: { dy, filter: w }, backend: tf.backend(), attrs: dxAttrs })),
-    ));
+    row(
+      'dX Conv2DBackpropInput',
+      stride,
+      'ours: conv of zero-inserted dy',
+      macs,
+      time(() =>
+        tf
+          .engine()
+          .makeTensorFromTensorInfo(zeroInsert({ inputs: { dy, filter: w }, backend: tf.backend(), attrs: dxAttrs })),
+      ),
+    );
   }
-  row('dW Conv2DBackpropFilter', stride, 'ours: conv of xᵀ with dyᵀ (dilation = stride)', macs, time(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, dwAttrs)));
+  row(
+    'dW Conv2DBackpropFilter',
+    stride,
+    'ours: conv of xᵀ with dyᵀ (dilation = stride)',
+    macs,
+    time(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, dwAttrs)),
+  );
   tf.dispose([x, w, dy]);
 }
 
-console.log(`@road/backend kernel bench — backend ${info.name}, tfjs-core ${info.tfjsCore.version}, node ${process.version}`);
-console.log(`x ${N}×${HW}×${HW}×${CI}, filter ${K}×${K} ${CI}→${CO}, 'same' padding, median of ${REPS} after 1 warm-up`);
+console.log(
+  `@road/backend kernel bench — backend ${info.name}, tfjs-core ${info.tfjsCore.version}, node ${process.version}`,
+);
+console.log(
+  `x ${N}×${HW}×${HW}×${CI}, filter ${K}×${K} ${CI}→${CO}, 'same' padding, median of ${REPS} after 1 warm-up`,
+);
 console.table(rows);

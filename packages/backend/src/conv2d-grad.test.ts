@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dilatedConv2dGradConfig } from './conv2d-grad.js';
 import { initBackend } from './init-backend.js';
 import { randomValues, relativeError } from './testing.js';
-import { atrousConv2d } from './training-kernels.js';
 import {
   hasDilatedConv2dGradient,
   registerTrainingGradients,
   unregisterTrainingGradients,
 } from './training-gradients.js';
+import { atrousConv2d } from './training-kernels.js';
 
 type T4 = tf.Tensor4D;
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];

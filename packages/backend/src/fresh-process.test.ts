@@ -21,7 +21,15 @@ beforeAll(async () => {
   // as in the published dist/: tfjs-core's gradients bundled next to the package's entry files
   await bundleGradients(join(outDir, 'tfjs-gradients.cjs'));
   const entry = join(pkgDir, 'src', 'index.ts');
-  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: join(outDir, 'backend.mjs'), external, logLevel: 'error' });
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: join(outDir, 'backend.mjs'),
+    external,
+    logLevel: 'error',
+  });
   await build({
     entryPoints: [entry],
     bundle: true,
@@ -67,13 +75,23 @@ const road = require('./backend.cjs');
   console.log(JSON.stringify({ gradientsBefore, warnings, again }));
 })();`,
   );
-  writeFileSync(join(outDir, 'main.mjs'), body((m) => `await import('${m === './backend' ? './backend.mjs' : m}')`));
-  writeFileSync(join(outDir, 'main.cjs'), body((m) => `require('${m === './backend' ? './backend.cjs' : m}')`));
+  writeFileSync(
+    join(outDir, 'main.mjs'),
+    body((m) => `await import('${m === './backend' ? './backend.mjs' : m}')`),
+  );
+  writeFileSync(
+    join(outDir, 'main.cjs'),
+    body((m) => `require('${m === './backend' ? './backend.cjs' : m}')`),
+  );
 });
 
 describe.each(['main.mjs', 'main.cjs'])('fresh process (%s)', (main) => {
   it('registers gradients with the single tfjs-core copy and trains a conv on wasm', () => {
-    const out = execFileSync(process.execPath, [join(outDir, main)], { cwd: outDir, encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync(process.execPath, [join(outDir, main)], {
+      cwd: outDir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const r = JSON.parse(out.trim().split('\n').pop() ?? '{}');
     expect(r.before).toBe(false);
     expect(r.after).toBe(true);
@@ -89,7 +107,11 @@ describe.each(['main.mjs', 'main.cjs'])('fresh process (%s)', (main) => {
 
 describe('fresh process with @tensorflow/tfjs-layers loaded first', () => {
   it('registers each cpu kernel once: no "already registered" warning, road\'s kernels stay after @tensorflow/tfjs loads', () => {
-    const out = execFileSync(process.execPath, [join(outDir, 'layers-first.cjs')], { cwd: outDir, encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync(process.execPath, [join(outDir, 'layers-first.cjs')], {
+      cwd: outDir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const r = JSON.parse(out.trim().split('\n').pop() ?? '{}');
     expect(r.gradientsBefore).toBe(true);
     expect(r.warnings.filter((w: string) => /already registered/.test(w))).toEqual([]);

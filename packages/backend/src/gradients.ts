@@ -110,7 +110,8 @@ function registerZeroGradients(): string[] {
     tf.registerGradient({
       kernelName,
       inputsToSave: inputs,
-      gradFunc: (_dy, saved) => Object.fromEntries(inputs.map((name, i) => [name, () => tf.zeros(saved[i].shape, 'float32')])),
+      gradFunc: (_dy, saved) =>
+        Object.fromEntries(inputs.map((name, i) => [name, () => tf.zeros(saved[i].shape, 'float32')])),
     });
     added.push(kernelName);
   }
@@ -123,6 +124,8 @@ function registerZeroGradients(): string[] {
  */
 export function tfjsCoreCopies(): string[] {
   const cache = nodeRequire().cache;
-  const copies = Object.keys(cache).filter((p) => /[\\/]@tensorflow[\\/]tfjs-core[\\/]dist[\\/]tf-core\.node\.js$/.test(p));
+  const copies = Object.keys(cache).filter((p) =>
+    /[\\/]@tensorflow[\\/]tfjs-core[\\/]dist[\\/]tf-core\.node\.js$/.test(p),
+  );
   return [...new Set(copies)];
 }

@@ -31,7 +31,13 @@ function bindingPresent(pkg: string): boolean | 'not installed' {
 }
 
 function vulkanLoaderPresent(): boolean {
-  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu'];
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/lib/x86_64-linux-gnu',
+  ];
   return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
@@ -39,12 +45,10 @@ describe('initBackend: order and fallback', () => {
   it('tries tensorflow-gpu → tensorflow → webgpu → wasm → cpu and reports each skip with its loader error', async () => {
     const tried: BackendName[] = [];
     const lines: string[] = [];
-    const track =
-      (name: BackendName, reason: string) =>
-      async () => {
-        tried.push(name);
-        throw new Error(reason);
-      };
+    const track = (name: BackendName, reason: string) => async () => {
+      tried.push(name);
+      throw new Error(reason);
+    };
     const info = await initBackend({
       log: (l) => lines.push(l),
       loaders: {
@@ -93,14 +97,17 @@ describe('initBackend: order and fallback', () => {
       loaders: {
         // what loading tfjs-node does: it pulls in '@tensorflow/tfjs', which registers every tfjs gradient again
         cpu: async () => {
-          if (tfjsConv != null) tf.registerGradient({ kernelName: 'Conv2D', inputsToSave: ['x', 'filter'], gradFunc: tfjsConv.gradFunc });
+          if (tfjsConv != null)
+            tf.registerGradient({ kernelName: 'Conv2D', inputsToSave: ['x', 'filter'], gradFunc: tfjsConv.gradFunc });
           expect(Object.getOwnPropertySymbols(tf.getGradient('Conv2D'))).toEqual([]);
           await tf.setBackend('cpu');
         },
       },
     });
     expect(info.gradients).toEqual(['Conv2D', 'FusedBatchNorm', 'Relu']);
-    expect(Object.getOwnPropertySymbols(tf.getGradient('Conv2D'))).toContain(Symbol.for('@road/backend:conv2d-gradient-dilations'));
+    expect(Object.getOwnPropertySymbols(tf.getGradient('Conv2D'))).toContain(
+      Symbol.for('@road/backend:conv2d-gradient-dilations'),
+    );
   });
 
   it('follows the order given in prefer', async () => {
@@ -111,9 +118,9 @@ describe('initBackend: order and fallback', () => {
 
   it('naming one backend that cannot load throws with its reason and keeps the previous backend', async () => {
     await tf.setBackend('cpu');
-    await expect(initBackend({ prefer: 'webgpu', loaders: { webgpu: failing('adapter refused (test)') } })).rejects.toThrow(
-      "@road/backend: backend 'webgpu' cannot be used: adapter refused (test)",
-    );
+    await expect(
+      initBackend({ prefer: 'webgpu', loaders: { webgpu: failing('adapter refused (test)') } }),
+    ).rejects.toThrow("@road/backend: backend 'webgpu' cannot be used: adapter refused (test)");
     expect(tf.getBackend()).toBe('cpu');
   });
 
@@ -128,7 +135,9 @@ describe('initBackend: order and fallback', () => {
       "unknown backend 'webgl'; expected one of tensorflow-gpu, tensorflow, webgpu, wasm, cpu",
     );
     await expect(initBackend({ prefer: [] })).rejects.toThrow('prefer is an empty list');
-    await expect(initBackend({ loaders: { gpu: failing('x') } as never })).rejects.toThrow("loaders has unknown backend 'gpu'");
+    await expect(initBackend({ loaders: { gpu: failing('x') } as never })).rejects.toThrow(
+      "loaders has unknown backend 'gpu'",
+    );
   });
 
   it('default order is exactly tensorflow-gpu, tensorflow, webgpu, wasm, cpu', () => {
@@ -154,7 +163,11 @@ describe('initBackend with the real loaders on this machine', () => {
       if (present === 'not installed') expect(byName[name]).toBe(`${pkg} is not installed${INSTALL_HINT[pkg]}`);
       else if (present === false) {
         // installed without its native addon (its install script could not download libtensorflow)
-        expect(byName[name]).toMatch(new RegExp(`^require\\('${pkg}'\\) failed: The Node.js native addon module \\(tfjs_binding.node\\) can not be found`));
+        expect(byName[name]).toMatch(
+          new RegExp(
+            `^require\\('${pkg}'\\) failed: The Node.js native addon module \\(tfjs_binding.node\\) can not be found`,
+          ),
+        );
       }
     }
     if (byName.webgpu != null && !vulkanLoaderPresent()) {
@@ -173,7 +186,9 @@ describe('initBackend with the real loaders on this machine', () => {
 
   it('naming tensorflow-gpu alone on a machine without it throws the require error', async () => {
     if (bindingPresent('@tensorflow/tfjs-node-gpu') === true) return;
-    await expect(initBackend({ prefer: 'tensorflow-gpu' })).rejects.toThrow(/backend 'tensorflow-gpu' cannot be used: .*tfjs-node-gpu/);
+    await expect(initBackend({ prefer: 'tensorflow-gpu' })).rejects.toThrow(
+      /backend 'tensorflow-gpu' cannot be used: .*tfjs-node-gpu/,
+    );
   });
 
   it('naming webgpu alone on Linux without the Vulkan loader throws that reason without asking Dawn', async () => {

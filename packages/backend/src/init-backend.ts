@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureGradients, tfjsCoreCopies } from './gradients.js';
 import { webgpuUnavailableReason } from './engine-report.js';
+import { ensureGradients, tfjsCoreCopies } from './gradients.js';
 import {
   BACKEND_ORDER,
   type BackendName,
@@ -10,11 +10,11 @@ import {
   reasonOf,
   TF_BACKEND_NAME,
 } from './loaders.js';
-import type { WebgpuOptions } from './webgpu/dawn.js';
-import { registerWebgpuKernels } from './webgpu/register-kernels.js';
+import { type NativeReport, registerNativeKernels, unregisterNativeKernels } from './native/register-native.js';
 import { registerTrainingGradients, trainingGradientNames } from './training-gradients.js';
 import { registerTrainingKernels, type TrainingKernelReport } from './wasm/register-kernels.js';
-import { type NativeReport, registerNativeKernels, unregisterNativeKernels } from './native/register-native.js';
+import type { WebgpuOptions } from './webgpu/dawn.js';
+import { registerWebgpuKernels } from './webgpu/register-kernels.js';
 
 /** A backend {@link initBackend} tried and passed over, with the error that made it pass. */
 export interface SkippedBackend {
@@ -101,16 +101,21 @@ function isBackendName(name: unknown): name is BackendName {
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   const log = options.log ?? (() => {});
-  const order = options.prefer == null ? [...BACKEND_ORDER] : Array.isArray(options.prefer) ? options.prefer : [options.prefer];
+  const order =
+    options.prefer == null ? [...BACKEND_ORDER] : Array.isArray(options.prefer) ? options.prefer : [options.prefer];
   if (order.length === 0) throw new Error('@road/backend initBackend: prefer is an empty list');
   for (const name of order) {
     if (!isBackendName(name)) {
-      throw new Error(`@road/backend initBackend: unknown backend '${String(name)}'; expected one of ${BACKEND_ORDER.join(', ')}`);
+      throw new Error(
+        `@road/backend initBackend: unknown backend '${String(name)}'; expected one of ${BACKEND_ORDER.join(', ')}`,
+      );
     }
   }
   for (const name of Object.keys(options.loaders ?? {})) {
     if (!isBackendName(name)) {
-      throw new Error(`@road/backend initBackend: loaders has unknown backend '${name}'; expected one of ${BACKEND_ORDER.join(', ')}`);
+      throw new Error(
+        `@road/backend initBackend: loaders has unknown backend '${name}'; expected one of ${BACKEND_ORDER.join(', ')}`,
+      );
     }
   }
 
@@ -122,17 +127,23 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   registerTrainingKernels('cpu');
   const copies = tfjsCoreCopies();
   if (copies.length > 1) {
-    throw new Error(`@road/backend: ${copies.length} copies of @tensorflow/tfjs-core are loaded (${copies.join(', ')}); keep one`);
+    throw new Error(
+      `@road/backend: ${copies.length} copies of @tensorflow/tfjs-core are loaded (${copies.join(', ')}); keep one`,
+    );
   }
 
   const previous = tf.findBackend(tf.getBackend() ?? '') != null ? tf.getBackend() : null;
   const skipped: SkippedBackend[] = [];
   for (const name of order) {
     const custom = options.loaders?.[name];
-    const load = custom ?? (name === 'webgpu' && options.webgpu != null ? () => loadWebgpu(options.webgpu) : DEFAULT_LOADERS[name]);
+    const load =
+      custom ??
+      (name === 'webgpu' && options.webgpu != null ? () => loadWebgpu(options.webgpu) : DEFAULT_LOADERS[name]);
     // In a list (auto), WebGPU is asked only where a GPU adapter is possible: Dawn prints warnings of its own.
     const notPossible =
-      name === 'webgpu' && custom == null && order.length > 1 && options.webgpu?.software !== true ? webgpuUnavailableReason() : null;
+      name === 'webgpu' && custom == null && order.length > 1 && options.webgpu?.software !== true
+        ? webgpuUnavailableReason()
+        : null;
     try {
       if (notPossible != null) throw new Error(notPossible);
       await load();
@@ -156,13 +167,24 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const native: NativeReport =
       tfBackend === 'wasm'
         ? registerNativeKernels({ enabled: options.native !== false })
-        : { loaded: false, reason: `not used on the '${tfBackend}' backend`, threads: null, isa: null, kernels: [], binary: null };
+        : {
+            loaded: false,
+            reason: `not used on the '${tfBackend}' backend`,
+            threads: null,
+            isa: null,
+            kernels: [],
+            binary: null,
+          };
     if (tfBackend === 'wasm') {
-      log(`backend ${name}: native kernels ${native.loaded ? `[${native.kernels.join(', ')}], ${native.threads} threads, ${native.isa}${native.binary != null ? ` (${native.binary})` : ''}` : `off — ${native.reason}`}`);
+      log(
+        `backend ${name}: native kernels ${native.loaded ? `[${native.kernels.join(', ')}], ${native.threads} threads, ${native.isa}${native.binary != null ? ` (${native.binary})` : ''}` : `off — ${native.reason}`}`,
+      );
     }
     log(`backend ${name}: in use (tfjs-core ${tf.version_core}, tf.getBackend() = '${tfBackend}')`);
     if (kernels != null && kernels.added.length + kernels.replaced.length > 0) {
-      log(`backend ${name}: training kernels added [${kernels.added.join(', ')}], replaced [${kernels.replaced.join(', ')}]`);
+      log(
+        `backend ${name}: training kernels added [${kernels.added.join(', ')}], replaced [${kernels.replaced.join(', ')}]`,
+      );
     }
     current = {
       name,

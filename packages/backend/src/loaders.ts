@@ -75,7 +75,9 @@ export async function activateTfBackend(tfName: string): Promise<void> {
   );
   if (!(await tf.setBackend(tfName))) {
     throw new Error(
-      failure != null ? `initialising '${tfName}' failed: ${reasonOf(failure)}` : `tf.setBackend('${tfName}') returned false`,
+      failure != null
+        ? `initialising '${tfName}' failed: ${reasonOf(failure)}`
+        : `tf.setBackend('${tfName}') returned false`,
     );
   }
 }
@@ -183,28 +185,39 @@ export async function loadWebgpu(options: WebgpuOptions = {}): Promise<void> {
       choice = await softwareAdapter(dawn, options.flags);
     } else {
       // Without the Vulkan loader, Dawn has no GPU backend on Linux: do not ask it (it would only print a warning).
-      const noLoader = process.platform === 'linux' && !libraryDirs().some((d) => existsSync(join(d, 'libvulkan.so.1')));
+      const noLoader =
+        process.platform === 'linux' && !libraryDirs().some((d) => existsSync(join(d, 'libvulkan.so.1')));
       const hw = noLoader ? null : await hardwareAdapter(dawn, options.flags);
       if (noLoader) {
-        const mesa = missingSoftwareWebgpuPackages().length === 0 ? `; Mesa's software renderer is installed: ${OPT_IN}` : '';
+        const mesa =
+          missingSoftwareWebgpuPackages().length === 0 ? `; Mesa's software renderer is installed: ${OPT_IN}` : '';
         throw new Error(
           `no WebGPU GPU adapter: libvulkan.so.1, the Vulkan loader Dawn needs on Linux, is not installed (e.g. apt-get install libvulkan1 and a GPU driver)${mesa}`,
         );
       }
       if (hw == null) {
         const sw = await softwareAdapterName(dawn);
-        if (sw != null) throw new Error(`no WebGPU GPU adapter; only a software adapter (${sw}); refused, wasm is faster on a CPU; ${OPT_IN}`);
+        if (sw != null)
+          throw new Error(
+            `no WebGPU GPU adapter; only a software adapter (${sw}); refused, wasm is faster on a CPU; ${OPT_IN}`,
+          );
         throw new Error(`no WebGPU adapter: requestAdapter() returned null${noAdapterHint()}`);
       }
       if (isSoftwareAdapter(hw.adapter)) {
-        throw new Error(`only a software WebGPU adapter is available (${describeAdapter(hw.adapter)}); refused, wasm is faster on a CPU; ${OPT_IN}`);
+        throw new Error(
+          `only a software WebGPU adapter is available (${describeAdapter(hw.adapter)}); refused, wasm is faster on a CPU; ${OPT_IN}`,
+        );
       }
       choice = hw;
     }
     Object.assign(globalThis, dawn.globals);
     const nav = (globalThis as { navigator?: object }).navigator;
     if (nav == null) {
-      Object.defineProperty(globalThis, 'navigator', { value: { gpu: choice.gpu }, configurable: true, writable: true });
+      Object.defineProperty(globalThis, 'navigator', {
+        value: { gpu: choice.gpu },
+        configurable: true,
+        writable: true,
+      });
     } else if (!('gpu' in nav) || (nav as { gpu?: unknown }).gpu == null) {
       Object.defineProperty(nav, 'gpu', { value: choice.gpu, configurable: true, writable: true });
     }

@@ -17,12 +17,17 @@ it('README example runs: picks a backend, reports the skipped ones, and the loss
   const optimizer = tf.train.adam(0.05);
   const losses: number[] = [];
   for (let step = 0; step < 5; step++) {
-    const loss = optimizer.minimize(() => tf.mean(tf.square(tf.sub(tf.conv2d(x, w, 2, 'same'), 0.5))) as tf.Scalar, true);
+    const loss = optimizer.minimize(
+      () => tf.mean(tf.square(tf.sub(tf.conv2d(x, w, 2, 'same'), 0.5))) as tf.Scalar,
+      true,
+    );
     losses.push((await loss!.data())[0]);
     loss!.dispose();
   }
   expect(lines.at(-2) ?? lines.at(-1)).toMatch(new RegExp(`^backend ${info.name}: in use`));
-  expect(info.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'].slice(0, info.skipped.length));
+  expect(info.skipped.map((s) => s.name)).toEqual(
+    ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'].slice(0, info.skipped.length),
+  );
   expect(losses[4]).toBeLessThan(losses[0]);
   tf.dispose([x, w]);
   optimizer.dispose();

@@ -27,7 +27,13 @@ const sizes: [number, number][] = [
  * The gradient of a linear map is its adjoint: ∂/∂x_k Σ resize(x)·r = Σ resize(e_k)·r. Computed with
  * the FORWARD kernel on each basis image e_k — independent of any gradient kernel.
  */
-function adjointByForward(kind: 'bilinear' | 'nearest', shape: number[], size: [number, number], mode: Mode, r: tf.Tensor): number[] {
+function adjointByForward(
+  kind: 'bilinear' | 'nearest',
+  shape: number[],
+  size: [number, number],
+  mode: Mode,
+  r: tf.Tensor,
+): number[] {
   const n = tf.util.sizeFromShape(shape);
   const out: number[] = [];
   for (let k = 0; k < n; k++) {
@@ -105,7 +111,12 @@ describe('bilinear taps (hand arithmetic)', () => {
       const g = tf.tidy(() =>
         tf
           .grad((x: tf.Tensor) =>
-            tf.sum(tf.mul(tf.image.resizeBilinear(x as tf.Tensor4D, [1, 4], false, true), tf.tensor4d([1, 2, 3, 4], [1, 1, 4, 1]))),
+            tf.sum(
+              tf.mul(
+                tf.image.resizeBilinear(x as tf.Tensor4D, [1, 4], false, true),
+                tf.tensor4d([1, 2, 3, 4], [1, 1, 4, 1]),
+              ),
+            ),
           )(tf.zeros([1, 1, 2, 1]))
           .dataSync(),
       );

@@ -112,7 +112,8 @@ export function resizeGradKernel(kind: Kind, shipped: KernelConfig | undefined):
   return (args) => {
     const backend = args.backend as KernelBackend;
     const { images, dy } = args.inputs as { images: TensorInfo; dy: TensorInfo };
-    const { alignCorners, halfPixelCenters } = args.attrs as unknown as ResizeBilinearGradAttrs & ResizeNearestNeighborGradAttrs;
+    const { alignCorners, halfPixelCenters } = args.attrs as unknown as ResizeBilinearGradAttrs &
+      ResizeNearestNeighborGradAttrs;
     if (!halfPixelCenters && shipped != null) {
       const out = shipped.kernelFunc(args) as TensorInfo;
       const same = out.shape.length === 4 && out.shape.every((d, i) => d === images.shape[i]);

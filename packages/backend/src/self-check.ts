@@ -30,7 +30,8 @@ export interface SelfCheckOptions {
 export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<number[]> {
   const steps = options.steps ?? 10;
   const log = options.log ?? ((line: string) => console.log(line));
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`runSelfCheck: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new Error(`runSelfCheck: steps must be a positive integer, got ${steps}`);
 
   const reuse = options.prefer == null && options.loaders == null ? currentBackendInfo() : null;
   const info = reuse ?? (await initBackend({ prefer: options.prefer, loaders: options.loaders }));
@@ -39,7 +40,9 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<numb
     log(`backend: ${info.name} (tfjs-core ${info.tfjsCore.version}, tf.getBackend() = '${info.tfBackend}')`);
     for (const s of info.skipped) log(`  skipped ${s.name}: ${s.reason}`);
     if (info.kernels != null && info.kernels.added.length + info.kernels.replaced.length > 0) {
-      log(`  training kernels added: ${info.kernels.added.join(', ') || '-'}; replaced: ${info.kernels.replaced.join(', ') || '-'}`);
+      log(
+        `  training kernels added: ${info.kernels.added.join(', ') || '-'}; replaced: ${info.kernels.replaced.join(', ') || '-'}`,
+      );
     }
   }
 
@@ -55,7 +58,9 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<numb
       const value = (await loss.data())[0];
       loss.dispose();
       losses.push(value);
-      log(`  step ${String(i + 1).padStart(String(steps).length)}/${steps}  loss ${value.toFixed(4)}  (${(performance.now() - t0).toFixed(0)} ms)`);
+      log(
+        `  step ${String(i + 1).padStart(String(steps).length)}/${steps}  loss ${value.toFixed(4)}  (${(performance.now() - t0).toFixed(0)} ms)`,
+      );
     }
   } finally {
     optimizer.dispose();
@@ -65,7 +70,11 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<numb
   const first = losses[0];
   const last = losses[losses.length - 1];
   if (steps > 1) {
-    log(last < first ? `loss ${first.toFixed(4)} → ${last.toFixed(4)}: falling, the engine trains` : `loss ${first.toFixed(4)} → ${last.toFixed(4)}: NOT falling`);
+    log(
+      last < first
+        ? `loss ${first.toFixed(4)} → ${last.toFixed(4)}: falling, the engine trains`
+        : `loss ${first.toFixed(4)} → ${last.toFixed(4)}: NOT falling`,
+    );
   }
   return losses;
 }

@@ -41,7 +41,9 @@ describe('softmaxCrossEntropyIgnore (hand arithmetic)', () => {
 
   it('rejects float labels and mismatched shapes', () => {
     const logits = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
-    expect(() => softmaxCrossEntropyIgnore(logits, tf.zeros([1, 2, 2]) as tf.Tensor3D)).toThrow('labels must be int32, got float32');
+    expect(() => softmaxCrossEntropyIgnore(logits, tf.zeros([1, 2, 2]) as tf.Tensor3D)).toThrow(
+      'labels must be int32, got float32',
+    );
     expect(() => softmaxCrossEntropyIgnore(logits, tf.zeros([1, 2, 3], 'int32') as tf.Tensor3D)).toThrow(
       'labels [1,2,3] do not match logits [1,2,2,3]',
     );
@@ -66,7 +68,18 @@ describe('createTinySegNet and toySegmentationBatch', () => {
     const before = tf.memory().numTensors;
     const net = createTinySegNet({ classes: 3, width: 4 });
     const { images, labels } = toySegmentationBatch({ n: 1, h: 6, w: 8, classes: 3 });
-    expect(net.variables.map((v) => v.shape)).toEqual([[3, 3, 3, 4], [4], [4], [4], [3, 3, 4, 4], [4], [3, 3, 4, 4], [4], [1, 1, 4, 3], [3]]);
+    expect(net.variables.map((v) => v.shape)).toEqual([
+      [3, 3, 3, 4],
+      [4],
+      [4],
+      [4],
+      [3, 3, 4, 4],
+      [4],
+      [3, 3, 4, 4],
+      [4],
+      [1, 1, 4, 3],
+      [3],
+    ]);
     const logits = net.apply(images);
     expect(logits.shape).toEqual([1, 6, 8, 3]);
     const l = labels.arraySync()[0];

@@ -40,7 +40,9 @@ export interface TinySegNet {
  * segmentation step exercises, at toy size: strided conv, normalisation, upsampling, per-pixel
  * classifier. Weights: He-uniform from a seed.
  */
-export function createTinySegNet(options: { inChannels?: number; classes?: number; width?: number; seed?: number } = {}): TinySegNet {
+export function createTinySegNet(
+  options: { inChannels?: number; classes?: number; width?: number; seed?: number } = {},
+): TinySegNet {
   const { inChannels = 3, classes = 4, width = 8, seed = 1 } = options;
   // tf.variable keeps its initial value's buffer: make the initial values inside tidy so that only
   // the variables survive.
@@ -109,7 +111,11 @@ export function toySegmentationBatch(
       tf.logicalOr(tf.equal(rows, 0), tf.equal(rows, h - 1)),
       tf.logicalOr(tf.equal(cols, 0), tf.equal(cols, w - 1)),
     );
-    const labels = tf.where(tf.broadcastTo(border, [n, h, w]), tf.fill([n, h, w], ignoreLabel, 'int32'), band) as tf.Tensor3D;
+    const labels = tf.where(
+      tf.broadcastTo(border, [n, h, w]),
+      tf.fill([n, h, w], ignoreLabel, 'int32'),
+      band,
+    ) as tf.Tensor3D;
     return { images, labels };
   });
 }

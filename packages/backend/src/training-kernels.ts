@@ -26,15 +26,23 @@ const readout = (y: tf.Tensor, seed: number) =>
 export function atrousConv2d(x: T4, w: T4, rate: number): T4 {
   const k = w.shape[0];
   const pad = (rate * (k - 1)) / 2;
-  const s2b = tf.spaceToBatchND(x, [rate, rate], [
-    [pad, pad],
-    [pad, pad],
-  ]);
+  const s2b = tf.spaceToBatchND(
+    x,
+    [rate, rate],
+    [
+      [pad, pad],
+      [pad, pad],
+    ],
+  );
   const y = tf.conv2d(s2b as T4, w, 1, 'valid');
-  return tf.batchToSpaceND(y, [rate, rate], [
-    [0, 0],
-    [0, 0],
-  ]) as T4;
+  return tf.batchToSpaceND(
+    y,
+    [rate, rate],
+    [
+      [0, 0],
+      [0, 0],
+    ],
+  ) as T4;
 }
 
 /**
@@ -47,13 +55,15 @@ export function trainingProbes(): TrainingProbe[] {
   const N = 2;
   const x = f([N, 8, 10, 3], 1);
   return [
-    ...([
-      [3, 1, 'same'],
-      [3, 2, 'same'],
-      [3, 2, 'valid'],
-      [1, 2, 'same'],
-      [5, 1, 'valid'],
-    ] as const).map(([k, s, pad]) => ({
+    ...(
+      [
+        [3, 1, 'same'],
+        [3, 2, 'same'],
+        [3, 2, 'valid'],
+        [1, 2, 'same'],
+        [5, 1, 'valid'],
+      ] as const
+    ).map(([k, s, pad]) => ({
       name: `conv2d ${k}×${k} stride ${s} ${pad} + bias + relu`,
       inputs: { x, w: f([k, k, 3, 5], 2), b: f([5], 3) },
       loss: (t: Record<string, tf.Tensor>) => readout(tf.relu(tf.add(tf.conv2d(t.x as T4, t.w as T4, s, pad), t.b)), 4),
@@ -109,7 +119,10 @@ export function trainingProbes(): TrainingProbe[] {
       name: 'maxPool 3×3 stride 2 same, avgPool 2×2 stride 2 valid',
       inputs: { x },
       loss: (t) =>
-        tf.add(readout(tf.maxPool(t.x as T4, 3, 2, 'same'), 21), readout(tf.avgPool(t.x as T4, 2, 2, 'valid'), 22)) as tf.Scalar,
+        tf.add(
+          readout(tf.maxPool(t.x as T4, 3, 2, 'same'), 21),
+          readout(tf.avgPool(t.x as T4, 2, 2, 'valid'), 22),
+        ) as tf.Scalar,
     },
     {
       name: 'activations: relu, relu6, leakyRelu, elu, sigmoid, tanh, softplus',
@@ -130,7 +143,12 @@ export function trainingProbes(): TrainingProbe[] {
     {
       name: 'softmax cross-entropy with ignore label 255 (oneHot / where / notEqual)',
       inputs: { logits: f([N, 3, 4, 5], 31) },
-      ints: { labels: { shape: [N, 3, 4], values: [0, 1, 2, 3, 4, 255, 1, 1, 0, 255, 2, 3, 4, 4, 0, 1, 255, 255, 2, 3, 0, 1, 2, 3] } },
+      ints: {
+        labels: {
+          shape: [N, 3, 4],
+          values: [0, 1, 2, 3, 4, 255, 1, 1, 0, 255, 2, 3, 4, 4, 0, 1, 255, 255, 2, 3, 0, 1, 2, 3],
+        },
+      },
       loss: (t) => softmaxCrossEntropyIgnore(t.logits as T4, t.labels as tf.Tensor3D, 255),
     },
     {
@@ -167,7 +185,10 @@ export function trainingProbes(): TrainingProbe[] {
       loss: (t) => {
         const T = 2;
         const pt = tf.softmax(tf.div(t.teacher, T));
-        const kl = tf.sum(tf.mul(pt, tf.sub(tf.logSoftmax(tf.div(t.teacher, T)), tf.logSoftmax(tf.div(t.student, T)))), -1);
+        const kl = tf.sum(
+          tf.mul(pt, tf.sub(tf.logSoftmax(tf.div(t.teacher, T)), tf.logSoftmax(tf.div(t.student, T)))),
+          -1,
+        );
         const mse = tf.mean(tf.squaredDifference(t.student, t.teacher));
         const l2 = tf.sqrt(tf.add(tf.sum(tf.square(tf.sub(t.student, t.teacher)), -1), 1e-6));
         return tf.addN([tf.mul(tf.mean(kl), T * T), mse, tf.mean(l2)]) as tf.Scalar;
@@ -198,12 +219,16 @@ export function trainingProbes(): TrainingProbe[] {
             [2, 1],
             [0, 0],
           ]),
-          tf.mirrorPad(t.a, [
-            [0, 0],
-            [1, 1],
-            [1, 1],
-            [0, 0],
-          ], 'reflect'),
+          tf.mirrorPad(
+            t.a,
+            [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ],
+            'reflect',
+          ),
           tf.transpose(c, [0, 3, 1, 2]),
           tf.tile(t.b, [1, 2, 1, 1]),
           tf.stack([t.a, tf.reverse(t.a, 2)]),
@@ -255,7 +280,8 @@ export function trainingProbes(): TrainingProbe[] {
 /** Float and int tensors of a probe (values identical on every backend). */
 export function probeTensors(probe: TrainingProbe): Record<string, tf.Tensor> {
   const t: Record<string, tf.Tensor> = {};
-  for (const [k, spec] of Object.entries(probe.inputs)) t[k] = tf.randomUniform(spec.shape, -1, 1, 'float32', spec.seed);
+  for (const [k, spec] of Object.entries(probe.inputs))
+    t[k] = tf.randomUniform(spec.shape, -1, 1, 'float32', spec.seed);
   for (const [k, spec] of Object.entries(probe.ints ?? {})) t[k] = tf.tensor(spec.values, spec.shape, 'int32');
   return t;
 }

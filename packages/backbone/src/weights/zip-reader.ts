@@ -86,8 +86,14 @@ export function zipEntries(bytes: Uint8Array): Map<string, Entry> {
       const len = u16(view, e + 2);
       if (id === 1) {
         let p = e + 4;
-        if (size === 0xffffffff) (size = u64(view, p)), (p += 8);
-        if (compressed === 0xffffffff) (compressed = u64(view, p)), (p += 8);
+        if (size === 0xffffffff) {
+          size = u64(view, p);
+          p += 8;
+        }
+        if (compressed === 0xffffffff) {
+          compressed = u64(view, p);
+          p += 8;
+        }
         if (localOffset === 0xffffffff) localOffset = u64(view, p);
       }
       e += 4 + len;

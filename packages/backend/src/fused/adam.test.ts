@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../init-backend.js';
 import { activeNativeAddon } from '../native/register-native.js';
-import { createFusedAdam, FUSED_ADAM_KERNEL, FusedAdamOptimizer, type FusedAdamMode } from './adam.js';
+import { createFusedAdam, FUSED_ADAM_KERNEL, type FusedAdamMode, FusedAdamOptimizer } from './adam.js';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm' }); // registers and loads wasm; tests pick their backend below

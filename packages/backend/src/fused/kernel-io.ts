@@ -1,4 +1,4 @@
-import { registerKernel, getKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelFunc, registerKernel, type TensorInfo } from '@tensorflow/tfjs-core';
 
 /** The backends whose tensors the fused kernels can read and write as typed arrays in place. */
 export type FusedBackendName = 'cpu' | 'wasm';

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropyIgnore } from '../tiny-seg-net.js';
 import { ensureFusedKernel, type FusedBackendName, fusedKernelAvailable, kernelIO } from './kernel-io.js';
 

@@ -12,7 +12,7 @@ import { createTinySegNet, softmaxCrossEntropyIgnore, toySegmentationBatch } fro
 import { planSplitK } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputWebgpu } from './conv2d-backprop-input.js';
 import { missingSoftwareWebgpuPackages, SOFTWARE_WEBGPU_PACKAGES } from './dawn.js';
-import { shippedWebgpuKernel, unregisterWebgpuKernels, registerWebgpuKernels } from './register-kernels.js';
+import { registerWebgpuKernels, shippedWebgpuKernel, unregisterWebgpuKernels } from './register-kernels.js';
 
 const missing = missingSoftwareWebgpuPackages();
 const skip = missing.length > 0 && !process.env.CI;
