@@ -14,6 +14,7 @@
 import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
+import { hsvToRgb } from './color.js';
 import { readRgb } from './image-io.js';
 import { deriveSeed, Rng } from './rng.js';
 import type { Dataset, Sample } from './types.js';
@@ -183,23 +184,6 @@ export function proceduralBackgrounds(seed = 0, count = 64, size = 128): Backgro
     out.push({ data, width: size, height: size, name: `procedural/${b}` });
   }
   return out;
-}
-
-function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
-  const i = Math.floor(h * 6) % 6;
-  const f = h * 6 - Math.floor(h * 6);
-  const p = v * (1 - s);
-  const q = v * (1 - f * s);
-  const t = v * (1 - (1 - f) * s);
-  const [r, g, b] = [
-    [v, t, p],
-    [q, v, p],
-    [p, v, t],
-    [p, q, v],
-    [t, p, v],
-    [v, p, q],
-  ][i];
-  return [r * 255, g * 255, b * 255];
 }
 
 function noiseGrid(rng: Rng, size: number, cell: number): Float32Array {

@@ -18,6 +18,7 @@
  *
  * Determinism: image `i` of split `s` under seed `k` depends on `(k, s, i, width, height)` only.
  */
+import { hsvToRgb } from './color.js';
 import { deriveSeed, Rng } from './rng.js';
 import type { Dataset, Sample } from './types.js';
 
@@ -261,7 +262,7 @@ function sourcePalette(rng: Rng): Palette {
  * randomisation: colour carries no class information, shapes and layout do).
  */
 function neutralPalette(rng: Rng): Palette {
-  const any = (r: Rng): RGB => hsv(r.uniform(), r.uniform(0.15, 0.9), r.uniform(0.25, 0.95));
+  const any = (r: Rng): RGB => hsvToRgb(r.uniform(), r.uniform(0.15, 0.9), r.uniform(0.25, 0.95));
   return {
     skyTop: any(rng),
     skyBottom: any(rng),
@@ -277,21 +278,6 @@ function neutralPalette(rng: Rng): Palette {
     person: (r) => ({ torso: any(r), legs: any(r), skin: any(r) }),
     car: (r) => ({ body: any(r), window: any(r), wheel: any(r), light: any(r) }),
   };
-}
-
-function hsv(h: number, s: number, v: number): RGB {
-  const i = Math.floor(h * 6) % 6;
-  const f = h * 6 - Math.floor(h * 6);
-  const [p, q, t] = [v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)];
-  const c = [
-    [v, t, p],
-    [q, v, p],
-    [p, v, t],
-    [p, q, v],
-    [t, p, v],
-    [v, p, q],
-  ][i];
-  return [c[0] * 255, c[1] * 255, c[2] * 255];
 }
 
 function targetPalette(rng: Rng): Palette {
