@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readWeightFile } from '@road/backbone';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { latestCheckpoint, readCheckpoint } from './checkpoint.js';
-import { main } from './cli.js';
+import { road } from './cli-in-process.js';
 import { loadConfig } from './config.js';
 import { buildParts } from './parts.js';
 import { loadNetFromCheckpoint } from './predict.js';
@@ -26,24 +26,6 @@ const VGG = [
   'batch.target=1',
 ];
 
-async function road(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 afterEach(() => vi.restoreAllMocks());
 
 describe('net.weights / teacher.weights', () => {
