@@ -118,10 +118,11 @@ async function trainLocked(
 ): Promise<TrainSummary> {
   for (const line of recoverCheckpointDir(paths.checkpoints)) log(line);
   let options = optionsIn;
+  // A run's config records the teacher actually used (resolved), so that a resumed run finds it again; a rerun
+  // with --resume-if-exists compares against that record, like with like.
+  if (!options.resume && configIn && options.teacherCheckpoint)
+    configIn = { ...configIn, teacher: { ...configIn.teacher, checkpoint: resolve(options.teacherCheckpoint) } };
   if (options.resumeIfExists && !options.resume && existsSync(paths.config)) {
-    // the stored config records the teacher as resolved when the run started: compare like with like
-    if (configIn && options.teacherCheckpoint)
-      configIn = { ...configIn, teacher: { ...configIn.teacher, checkpoint: resolve(options.teacherCheckpoint) } };
     if (listStepCheckpoints(paths.checkpoints).length > 0) {
       log(`${paths.dir} holds this run already: resuming it`);
       options = { ...options, resume: true };
@@ -155,9 +156,6 @@ async function trainLocked(
   } else {
     if (!configIn) throw new Error('trainRun: a config is needed unless resuming');
     config = configIn;
-    // The resolved config records the teacher actually used, so a resumed run finds it again.
-    if (options.teacherCheckpoint)
-      config = { ...config, teacher: { ...config.teacher, checkpoint: resolve(options.teacherCheckpoint) } };
   }
   const engine = await ensureEngine(config.backend, log);
   const t0 = Date.now();

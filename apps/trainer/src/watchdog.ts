@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { nativeModuleEntry } from '@road/backend';
 import { EXIT, RoadError } from './errors.js';
@@ -203,9 +202,4 @@ export function startWatchdog(options: WatchdogOptions = {}): Watchdog {
     },
     limitSeconds: (phase) => limitMs(phase).limit / 1000,
   };
-}
-
-/** Reads `stalled.json` of a run folder, if the watchdog wrote one (for `road doctor` and tests). */
-export function stalledReportPath(runDir: string): string {
-  return join(runDir, 'stalled.json');
 }
