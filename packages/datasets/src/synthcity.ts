@@ -1179,26 +1179,17 @@ function makeLook(domain: Domain, rng: Rng, W: number, H: number): Look {
     const cam: Camera = { f: 0.85 * W, cx: W / 2, cy: H * rng.uniform(0.4, 0.44), hc: 1.6 };
     return { domain, cam, roll: 0, palette: sourcePalette(rng) };
   }
-  if (domain === 'neutral') {
-    // Neither camera: height, lens, horizon and roll drawn over a range that covers both.
-    const cam: Camera = {
-      f: rng.uniform(0.75, 1.15) * W,
-      cx: W / 2 + rng.uniform(-0.03, 0.03) * W,
-      cy: H * rng.uniform(0.36, 0.56),
-      hc: rng.uniform(1.1, 1.9),
-    };
-    const roll = (rng.uniform(-3, 3) * Math.PI) / 180;
-    return { domain, cam, roll, palette: neutralPalette(rng) };
-  }
-  // Car-mounted camera: lower, longer lens, pitch (horizon) jitter and roll.
+  // Target: a car-mounted camera — lower, longer lens, pitch (horizon) jitter and roll. Neutral: neither camera —
+  // height, lens and horizon drawn over a range that covers both. Same draws in the same order for both.
+  const neutral = domain === 'neutral';
   const cam: Camera = {
-    f: rng.uniform(0.92, 1.05) * W,
+    f: (neutral ? rng.uniform(0.75, 1.15) : rng.uniform(0.92, 1.05)) * W,
     cx: W / 2 + rng.uniform(-0.03, 0.03) * W,
-    cy: H * rng.uniform(0.4, 0.52),
-    hc: rng.uniform(1.2, 1.4),
+    cy: H * (neutral ? rng.uniform(0.36, 0.56) : rng.uniform(0.4, 0.52)),
+    hc: neutral ? rng.uniform(1.1, 1.9) : rng.uniform(1.2, 1.4),
   };
   const roll = (rng.uniform(-3, 3) * Math.PI) / 180;
-  return { domain, cam, roll, palette: targetPalette(rng) };
+  return { domain, cam, roll, palette: neutral ? neutralPalette(rng) : targetPalette(rng) };
 }
 
 /** Maximum roll (radians) of the target camera; sets the render margin. */
