@@ -8,6 +8,7 @@ import { ensureEngine } from './engine.js';
 import { EXIT, RoadError } from './errors.js';
 import { headlineMiou } from './evaluate.js';
 import { cachedTeacher } from './pretrain.js';
+import { writeMultiRunReport } from './report.js';
 import { trainRun } from './trainer.js';
 
 /** Result of {@link benchSynthCity}. */
@@ -151,6 +152,15 @@ export async function benchSynthCity(o: {
   const result: SynthCityBench = { seeds, perPreset, gapClosed, gapPerSeed, ordering, markdown, seconds };
   writeFileSync(join(o.outDir, 'bench-synthcity.md'), `${markdown}\n`);
   writeFileSync(join(o.outDir, 'bench-synthcity.json'), JSON.stringify(result, null, 2));
+  // report.html: the table above and every run's curves overlaid (one colour per preset), linking each run's report
+  writeMultiRunReport(o.outDir, {
+    title: 'road bench synthcity',
+    markdown,
+    runs: seeds.flatMap((seed) =>
+      o.presets.map((p) => ({ name: `${p} seed ${seed}`, group: p, dir: join(o.outDir, `seed-${seed}`, p) })),
+    ),
+    engine,
+  });
   return result;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { runDemo } from './demo.js';
+import { checkReportInChromium, TEST_OUTPUT } from './report-check.js';
 
 // CI smoke test of `road demo --quick` on the default engine here (wasm), teacher pretraining included.
 describe('road demo --quick', () => {
@@ -48,5 +49,29 @@ describe('road demo --quick', () => {
       /ROAD − source-only.*\(smoke test: 20 steps, not a result/,
     );
     expect(lines.some((l) => /pretrained in/.test(l))).toBe(true);
+
+    // the demo's report.html in headless Chromium: the side-by-side table, the runs' curves overlaid, links both ways
+    const html = readFileSync(join(outDir, 'report.html'), 'utf8');
+    expect(html).toContain('<a href="source-only/report.html">source-only: run report</a>');
+    expect(readFileSync(join(outDir, 'road', 'report.html'), 'utf8')).toContain('<a href="../report.html">');
+    expect(html).toContain('SMOKE TEST (--quick, 20 training steps)');
+    const c = await checkReportInChromium(join(outDir, 'report.html'), join(TEST_OUTPUT, 'demo', 'demo-report.png'));
+    expect(c.errors).toEqual([]);
+    expect(c.chartIds).toEqual([
+      'chart-loss-total',
+      'chart-loss-seg',
+      'chart-loss-dst',
+      'chart-loss-spt',
+      'chart-domain-accuracy',
+    ]);
+    for (const id of c.chartIds) expect(c.hovered[id], id).toMatch(/^-?\d/);
+    expect(c.brokenImages).toEqual([]);
+    expect(c.headings).toEqual([
+      'road demo (quick)',
+      'Target validation IoU',
+      'Predictions on target validation images',
+      'Training curves, runs overlaid',
+      'Environment',
+    ]);
   });
 });

@@ -7,7 +7,7 @@ import { ensureEngine } from './engine.js';
 import { type EvalResult, headlineMiou, sideBySide } from './evaluate.js';
 import { loadNetFromCheckpoint } from './predict.js';
 import { cachedTeacher, type PretrainOptions } from './pretrain.js';
-import { imageGridPng } from './report.js';
+import { type GridRow, imageGridPng, writeDemoReport } from './report.js';
 import { predictionRows, type TrainSummary, trainRun } from './trainer.js';
 
 /**
@@ -134,6 +134,7 @@ export async function runDemo(options: {
       log,
       quiet: options.quiet,
       gridRows: 4,
+      reportLinks: [{ href: '../report.html', label: '← demo report (both runs side by side)' }],
     });
   }
   const so = runs['source-only'].final as EvalResult;
@@ -147,11 +148,15 @@ export async function runDemo(options: {
   // Combined qualitative grid: target image | source-only | road | ground truth.
   const a = loadNetFromCheckpoint(join(options.outDir, 'source-only'));
   const b = loadNetFromCheckpoint(join(options.outDir, 'road'));
+  const gridTitles = ['target image', 'source-only', 'road', 'ground truth'];
+  let gridPng: Uint8Array | null = null;
+  let gridRows: GridRow[] = [];
   try {
     const rows = await predictionRows([a.net, b.net], demoConfig('road', quick, seed), 6);
-    await imageGridPng(
+    gridRows = rows;
+    gridPng = await imageGridPng(
       rows,
-      ['target image', 'source-only', 'road', 'ground truth'],
+      gridTitles,
       CITYSCAPES_PALETTE as readonly (readonly number[])[],
       join(options.outDir, 'predictions.png'),
     );
@@ -180,10 +185,33 @@ export async function runDemo(options: {
     'Per-run reports: [source-only](source-only/report.html), [road](road/report.html).',
   ].join('\n');
   writeFileSync(join(options.outDir, 'demo.md'), `${md}\n`);
-  writeFileSync(
-    join(options.outDir, 'report.html'),
-    `<!doctype html><meta charset="utf-8"><title>road demo</title><body style="font-family:sans-serif;max-width:1000px;margin:2em auto"><pre>${md.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</pre><img src="predictions.png" style="max-width:100%"></body>`,
-  );
+  const gainLine = `ROAD − source-only (mIoU over the 8 SynthCity classes): ${gainPoints >= 0 ? '+' : ''}${gainPoints.toFixed(1)} mIoU points.`;
+  writeDemoReport(options.outDir, {
+    title: `road demo${quick ? ' (quick)' : ''}`,
+    ...(quick
+      ? {
+          banner: `SMOKE TEST (--quick, ${runs.road.steps} training steps): it checks that the pipeline runs; these numbers mean nothing. Run \`road demo\` without --quick for a result.`,
+        }
+      : {}),
+    intro: [
+      `SynthCity source → target-val (${so.images} images), road-lite, seed ${seed}, backend ${engine.name}. Both runs use the same recipe and seed; road adds target-guided distillation and spatial-aware adaptation.`,
+    ],
+    columns: [
+      { name: 'source-only', result: so },
+      { name: 'road', result: road },
+    ],
+    outro: [
+      gainLine,
+      `Wall time: teacher ${teacher.cached ? 'cached' : `${seconds.pretrain.toFixed(0)} s`}, source-only ${seconds.sourceOnly.toFixed(0)} s, road ${seconds.road.toFixed(0)} s, total ${seconds.total.toFixed(0)} s.`,
+    ],
+    ...(gridPng ? { grid: { png: gridPng, titles: gridTitles, rows: gridRows } } : {}),
+    palette: CITYSCAPES_PALETTE as readonly (readonly number[])[],
+    runs: [
+      { name: 'source-only', dir: join(options.outDir, 'source-only') },
+      { name: 'road', dir: join(options.outDir, 'road') },
+    ],
+    engine,
+  });
   const result: DemoResult = {
     outDir: options.outDir,
     table,

@@ -35,9 +35,10 @@ export { type EvalResult, evalMarkdown, evaluateNet, sideBySide } from './evalua
 export { buildNet, buildParts, loadTeacher, netSlots, type RunParts, type SegNet } from './parts.js';
 export { loadNetFromCheckpoint, predictFolder } from './predict.js';
 export { cachedTeacher, type PretrainOptions, type PretrainResult, pretrainTeacher } from './pretrain.js';
-export { imageGridPng, lineChartSvg, writeRunReport } from './report.js';
+export { imageGridPng, writeDemoReport, writeMultiRunReport, writeRunReport } from './report.js';
 export { acquireRunLock, type RunLock, type RunLockInfo } from './run-lock.js';
 export { segmentationCrossEntropy } from './seg-loss.js';
+export { crc32c, maskCrc, readEvents, type ScalarWriter, type TfEvent, tfEventsWriter } from './tfevents.js';
 export {
   type CropLike,
   createTrainStep,

@@ -1,6 +1,6 @@
 /**
  * How much the CLI says. Default: one line per decision (e.g. the engine chosen and what was skipped, in a few
- * words). `--verbose`: also every decision's full reason (the loaders' errors, kernels registered, TensorBoard).
+ * words). `--verbose`: also every decision's full reason (the loaders' errors, kernels registered).
  */
 let verbose = false;
 

@@ -1,9 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { colorize, imageGridPng, lineChartSvg, overlay, svgToPng, writeRunReport } from './report.js';
+import type { EvalResult } from './evaluate.js';
+import { colorize, imageGridPng, overlay, overlayCharts, writeMultiRunReport, writeRunReport } from './report.js';
+import { type ChartSpec, flattenConfig, SERIES_COLORS } from './report-page.js';
 
 const palette = [
   [128, 64, 128],
@@ -19,35 +21,6 @@ describe('report', () => {
     expect(Array.from(overlay(new Uint8Array([100, 0, 255]), new Uint8Array([200, 100, 0]), 0.25))).toEqual([
       125, 25, 191,
     ]);
-  });
-
-  it('draws a line chart as SVG with one polyline per series and a legend; non-finite points skipped', async () => {
-    const svg = lineChartSvg({
-      title: 'Training <losses>',
-      series: [
-        {
-          name: 'seg',
-          points: [
-            [1, 2],
-            [2, 1],
-            [3, Number.NaN],
-            [4, 0.5],
-          ],
-        },
-        { name: 'dst', points: [[1, 1]] },
-      ],
-    });
-    expect(svg).toContain('Training &lt;losses&gt;');
-    expect(svg.match(/<polyline/g)?.length).toBe(1);
-    expect(svg).toContain('<circle');
-    expect(svg).toContain('>seg<');
-    expect(svg).toContain('>dst<');
-    const poly = /points="([^"]+)"/.exec(svg)?.[1].split(' ') ?? [];
-    expect(poly.length).toBe(3);
-    const file = join(mkdtempSync(join(tmpdir(), 'road-report-')), 'c.png');
-    await svgToPng(svg, file);
-    const meta = await sharp(file).metadata();
-    expect([meta.width, meta.height, meta.format]).toEqual([640, 360, 'png']);
   });
 
   it('writes the qualitative grid: image | predictions | ground truth', async () => {
@@ -71,17 +44,165 @@ describe('report', () => {
     expect(px(4 + 8 + 4 + 7, 22 + 4)).toEqual(palette[1]);
   });
 
-  it('writes report.html with the charts', async () => {
+  it('writes report.html: one self-contained page with the chart data, IoU table, legend, config, environment', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'road-report-'));
+    const metrics = [
+      { step: 1, loss_total: 2, loss_seg: 1.5, loss_dst: 5, lambda_grl: 0, lr: 0.01, domain_accuracy: 0.5 },
+      { step: 2, loss_total: 1, loss_seg: 0.8, loss_dst: 3, lambda_grl: 0.4, lr: 0.01, domain_accuracy: 0.6 },
+    ];
     const written = await writeRunReport(dir, {
-      title: 'run',
-      metrics: [
-        { step: 1, loss_total: 2, loss_seg: 1.5, loss_dst: 5, lambda_grl: 0, lr: 0.01, domain_accuracy: 0.5 },
-        { step: 2, loss_total: 1, loss_seg: 0.8, loss_dst: 3, lambda_grl: 0.4, lr: 0.01, domain_accuracy: 0.6 },
-      ],
+      title: 'run </script><b>',
+      metrics,
       evals: [{ step: 2, miou: 0.3 }],
-      iouTableMarkdown: '| a | b |',
+      final: RESULT,
+      palette,
+      grid: {
+        rows: [{ image: new Uint8Array(4 * 2 * 3), width: 4, height: 2, predictions: [new Uint8Array(8)] }],
+        titles: ['image', 'pred'],
+      },
+      config: { name: 'x', lambda: { dst: 1, spt: 0.5 } },
+      links: [{ href: '../report.html', label: 'demo report' }],
     });
-    expect(written).toEqual(['loss-curves.png', 'domain-accuracy.png', 'schedule.png', 'miou.png', 'report.html']);
+    expect(written).toEqual(['predictions.png', 'report.html']);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    // self-contained: no external script, stylesheet or image; the grid is a data URL equal to predictions.png
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet|src="(?!data:)/);
+    expect(html).toContain(
+      `src="data:image/png;base64,${readFileSync(join(dir, 'predictions.png')).toString('base64')}"`,
+    );
+    expect(html).toContain('uPlot 1.6.');
+    // the title is escaped everywhere; the chart data block cannot be closed early
+    expect(html).toContain('<h1>run &lt;/script&gt;&lt;b&gt;</h1>');
+    const charts = chartData(html);
+    expect(charts.map((c) => c.id)).toEqual(['chart-losses', 'chart-domain-accuracy', 'chart-schedule', 'chart-miou']);
+    expect(charts[0].series.map((s) => [s.name, s.points])).toEqual([
+      [
+        'total',
+        [
+          [1, 2],
+          [2, 1],
+        ],
+      ],
+      [
+        'seg',
+        [
+          [1, 1.5],
+          [2, 0.8],
+        ],
+      ],
+      [
+        'dst',
+        [
+          [1, 5],
+          [2, 3],
+        ],
+      ],
+    ]);
+    expect(charts[0].log).toBe('on');
+    expect(charts[2].series.find((s) => s.name === 'learning rate')?.right).toBe(true);
+    expect(charts[3].series[0].points).toEqual([[2, 30]]);
+    // IoU table: a row per class with its swatch colour and the value in %, headers with scope
+    expect(html).toContain(
+      '<tr><th scope="row"><span class="swatch" style="background:rgb(244,35,232)" aria-hidden="true"></span>b</th><td class="num">25.0</td><td class="num">50.0</td></tr>',
+    );
+    expect(html).toMatch(/<th scope="row">mIoU<\/th><td class="num">37\.5<\/td>/);
+    expect(html).toContain('<ul class="legend" aria-label="class colours">');
+    expect(html).toContain('<th scope="row">lambda.spt</th><td><code>0.5</code></td>');
+    expect(html).toMatch(/<th scope="row">tfjs-core<\/th><td><code>4\.\d+\.\d+<\/code>/);
+    expect(html).toContain('<a href="../report.html">demo report</a>');
+  });
+
+  it('overlays runs: one series per run per chart, one colour per group, later seeds dashed', () => {
+    const m = (k: number) => [
+      { step: 1, loss_total: k, loss_seg: k },
+      { step: 2, loss_total: k / 2, loss_seg: k / 2, domain_accuracy: 0.5 },
+    ];
+    const charts = overlayCharts([
+      { name: 'a s1', group: 'a', metrics: m(1) },
+      { name: 'a s2', group: 'a', metrics: m(2) },
+      { name: 'b s1', group: 'b', metrics: [{ step: 1, loss_total: 3 }] },
+    ]);
+    expect(charts.map((c) => c.id)).toEqual(['chart-loss-total', 'chart-loss-seg', 'chart-domain-accuracy']);
+    const total = charts[0].series;
+    expect(total.map((s) => s.name)).toEqual(['a s1', 'a s2', 'b s1']);
+    expect(total.map((s) => s.color)).toEqual([SERIES_COLORS[0], SERIES_COLORS[0], SERIES_COLORS[1]]);
+    expect(total.map((s) => s.dash)).toEqual([false, true, false]);
+    expect(total[1].points).toEqual([
+      [1, 2],
+      [2, 1],
+    ]);
+    expect(charts[1].series.length).toBe(2);
+    expect(charts[2].yRange).toEqual([0, 1]);
+  });
+
+  it('writes the multi-run report: the Markdown summary as HTML tables, runs linked, curves overlaid', () => {
+    const out = mkdtempSync(join(tmpdir(), 'road-report-'));
+    for (const [name, k] of [
+      ['a', 1],
+      ['b', 2],
+    ] as const) {
+      mkdirSync(join(out, name));
+      writeFileSync(
+        join(out, name, 'metrics.jsonl'),
+        `{"step":1,"loss_total":${k}}\n{"step":2,"loss_total":${k / 4}}\n`,
+      );
+    }
+    writeFileSync(join(out, 'a', 'report.html'), '');
+    const path = writeMultiRunReport(out, {
+      title: 't',
+      markdown: '# bench\n\n| preset | mIoU |\n|:---|---:|\n| a | 1.0 |\n',
+      runs: [
+        { name: 'a', dir: join(out, 'a') },
+        { name: 'b', dir: join(out, 'b') },
+      ],
+    });
+    const html = readFileSync(path, 'utf8');
+    expect(html).toContain('<h1>bench</h1>');
+    expect(html).toMatch(/<th scope="col" align="left">preset<\/th>/);
+    expect(html).toContain('<li><a href="a/report.html">a</a></li>');
+    expect(html).toContain('<li>b <span class="muted">(no report: the run did not finish)</span></li>');
+    expect(chartData(html)[0].series.map((s) => s.points)).toEqual([
+      [
+        [1, 1],
+        [2, 0.25],
+      ],
+      [
+        [1, 2],
+        [2, 0.5],
+      ],
+    ]);
+  });
+
+  it('flattens a config to dotted keys', () => {
+    expect(flattenConfig({ a: 1, b: { c: 'x', d: [1, 2], e: {} }, f: null })).toEqual([
+      ['a', '1'],
+      ['b.c', 'x'],
+      ['b.d', '[1,2]'],
+      ['b.e', '{}'],
+      ['f', 'null'],
+    ]);
   });
 });
+
+const RESULT: EvalResult = {
+  dataset: 'toy',
+  images: 2,
+  numClasses: 2,
+  classNames: ['a', 'b'],
+  iou: [0.5, 0.25],
+  miou: 0.375,
+  pixelAccuracy: 0.75,
+  accuracy: [1, 0.5],
+  meanAccuracy: 0.75,
+  confusion: [
+    [2, 0],
+    [1, 1],
+  ],
+  total: 4,
+};
+
+function chartData(html: string): ChartSpec[] {
+  const m = /<script type="application\/json" id="road-charts">(.*?)<\/script>/s.exec(html);
+  if (!m) throw new Error('no chart data');
+  return JSON.parse(m[1]) as ChartSpec[];
+}

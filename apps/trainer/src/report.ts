@@ -1,120 +1,27 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { marked } from 'marked';
 import sharp from 'sharp';
-
-/** One line of a chart. */
-export interface Series {
-  name: string;
-  points: [number, number][];
-  color?: string;
-}
-
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function niceTicks(lo: number, hi: number, count = 5): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
-  return ticks;
-}
-
-function fmt(v: number): string {
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1000 || a < 0.01) return v.toExponential(1);
-  return Number(v.toPrecision(3)).toString();
-}
-
-/**
- * A line chart as an SVG string (no dependencies; rendered to PNG with sharp by {@link svgToPng}).
- * Non-finite points are skipped.
- */
-export function lineChartSvg(options: {
-  title: string;
-  series: Series[];
-  xLabel?: string;
-  yLabel?: string;
-  width?: number;
-  height?: number;
-  yMin?: number;
-  yMax?: number;
-}): string {
-  const { title, series, xLabel = 'step', yLabel = '', width = 640, height = 360 } = options;
-  const m = { left: 64, right: 150, top: 36, bottom: 46 };
-  const pw = width - m.left - m.right;
-  const ph = height - m.top - m.bottom;
-  const pts = series.flatMap((s) => s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)));
-  let x0 = Math.min(...pts.map((p) => p[0]));
-  let x1 = Math.max(...pts.map((p) => p[0]));
-  let y0 = options.yMin ?? Math.min(...pts.map((p) => p[1]));
-  let y1 = options.yMax ?? Math.max(...pts.map((p) => p[1]));
-  if (!pts.length) {
-    x0 = 0;
-    x1 = 1;
-    y0 = 0;
-    y1 = 1;
-  }
-  if (x1 === x0) x1 = x0 + 1;
-  if (y1 === y0) {
-    y1 = y0 + Math.max(1e-6, Math.abs(y0) * 0.1);
-    y0 = y0 - Math.max(1e-6, Math.abs(y0) * 0.1);
-  }
-  const sx = (x: number) => m.left + ((x - x0) / (x1 - x0)) * pw;
-  const sy = (y: number) => m.top + ph - ((y - y0) / (y1 - y0)) * ph;
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, sans-serif">`,
-  );
-  out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  out.push(`<text x="${m.left}" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`);
-  for (const t of niceTicks(y0, y1)) {
-    const y = sy(t);
-    out.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${m.left - 6}" y="${y + 4}" font-size="11" text-anchor="end">${fmt(t)}</text>`);
-  }
-  for (const t of niceTicks(x0, x1)) {
-    const x = sx(t);
-    out.push(`<line x1="${x}" x2="${x}" y1="${m.top + ph}" y2="${m.top + ph + 4}" stroke="#333"/>`);
-    out.push(`<text x="${x}" y="${m.top + ph + 17}" font-size="11" text-anchor="middle">${fmt(t)}</text>`);
-  }
-  out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
-  out.push(`<text x="${m.left + pw / 2}" y="${height - 8}" font-size="12" text-anchor="middle">${esc(xLabel)}</text>`);
-  if (yLabel) {
-    out.push(
-      `<text transform="translate(14 ${m.top + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle">${esc(yLabel)}</text>`,
-    );
-  }
-  series.forEach((s, i) => {
-    const color = s.color ?? COLORS[i % COLORS.length];
-    const p = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    if (p.length === 1) {
-      out.push(`<circle cx="${sx(p[0][0])}" cy="${sy(p[0][1])}" r="3" fill="${color}"/>`);
-    } else if (p.length > 1) {
-      out.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.6" points="${p.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
-      );
-    }
-    const ly = m.top + 10 + i * 18;
-    out.push(
-      `<line x1="${m.left + pw + 12}" x2="${m.left + pw + 32}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="3"/>`,
-    );
-    out.push(`<text x="${m.left + pw + 38}" y="${ly + 4}" font-size="12">${esc(s.name)}</text>`);
-  });
-  out.push('</svg>');
-  return out.join('\n');
-}
-
-/** Renders an SVG string to a PNG file with sharp (librsvg). */
-export async function svgToPng(svg: string, path: string): Promise<void> {
-  await sharp(Buffer.from(svg)).png().toFile(path);
-}
+import type { EngineInfo } from './engine.js';
+import type { EvalResult } from './evaluate.js';
+import {
+  type ChartSeries,
+  type ChartSpec,
+  chartFigure,
+  classLegend,
+  environmentRows,
+  esc,
+  flattenConfig,
+  htmlPage,
+  iouTable,
+  keyValueTable,
+  linksNav,
+  pngDataUrl,
+  type ReportLink,
+  SERIES_COLORS,
+  tableClassIds,
+} from './report-page.js';
+import { readMetrics } from './run-dir.js';
 
 /** Colours a train-id map with a palette ([r, g, b] per id); ignore (255) and unknown ids are black. */
 export function colorize(ids: Uint8Array, palette: readonly (readonly number[])[]): Uint8Array {
@@ -164,8 +71,20 @@ export async function imageGridPng(
   palette: readonly (readonly number[])[],
   path: string,
   scale = 2,
-): Promise<void> {
-  if (!rows.length) return;
+): Promise<Uint8Array | null> {
+  if (!rows.length) return null;
+  const png = await imageGrid(rows, columnTitles, palette, scale);
+  writeFileSync(path, png);
+  return png;
+}
+
+/** The grid of {@link imageGridPng} as PNG bytes. */
+export async function imageGrid(
+  rows: GridRow[],
+  columnTitles: string[],
+  palette: readonly (readonly number[])[],
+  scale = 2,
+): Promise<Uint8Array> {
   const w = rows[0].width * scale;
   const h = rows[0].height * scale;
   const gap = 4;
@@ -200,10 +119,11 @@ export async function imageGridPng(
     )
     .join('')}</svg>`;
   composites.push({ input: Buffer.from(titles), left: 0, top: 0 });
-  await sharp({ create: { width: W, height: H, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+  const png = await sharp({ create: { width: W, height: H, channels: 3, background: { r: 255, g: 255, b: 255 } } })
     .composite(composites)
     .png()
-    .toFile(path);
+    .toBuffer();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 
 /** A metrics.jsonl row as the trainer writes it. */
@@ -212,99 +132,291 @@ export interface MetricsRow {
   [key: string]: number | string | null | undefined;
 }
 
+type Palette = readonly (readonly number[])[];
+
+const LOSS_KEYS = ['loss_total', 'loss_seg', 'loss_dst', 'loss_spt'];
+
+/** (step, value) points of one metrics.jsonl column (rows where it is a number). */
+export function metricPoints(metrics: MetricsRow[], key: string): [number, number][] {
+  return metrics.filter((r) => typeof r[key] === 'number').map((r) => [r.step, r[key] as number]);
+}
+
+/** The charts of one run: losses (log scale, smoothing), domain accuracy, schedules, validation mIoU. */
+export function runCharts(metrics: MetricsRow[], evals: { step: number; miou: number }[]): ChartSpec[] {
+  const charts: ChartSpec[] = [];
+  const lossKeys = LOSS_KEYS.filter((k) => metricPoints(metrics, k).length > 0);
+  const steps = metrics.length;
+  const smoothing = steps >= 50 ? 0.6 : 0;
+  if (lossKeys.length)
+    charts.push({
+      id: 'chart-losses',
+      title: 'Training losses',
+      yLabel: 'loss',
+      log: 'on',
+      smoothing,
+      series: lossKeys.map((k, i) => ({
+        name: k.replace('loss_', ''),
+        points: metricPoints(metrics, k),
+        color: SERIES_COLORS[i],
+      })),
+    });
+  if (metricPoints(metrics, 'domain_accuracy').length)
+    charts.push({
+      id: 'chart-domain-accuracy',
+      title: 'Region domain-classifier accuracy',
+      yLabel: 'accuracy',
+      yRange: [0, 1],
+      smoothing,
+      series: [{ name: 'accuracy', points: metricPoints(metrics, 'domain_accuracy'), color: SERIES_COLORS[2] }],
+    });
+  const schedule: ChartSeries[] = [];
+  if (metricPoints(metrics, 'lambda_grl').length)
+    schedule.push({ name: 'GRL λ', points: metricPoints(metrics, 'lambda_grl'), color: SERIES_COLORS[4] });
+  if (metricPoints(metrics, 'lr').length)
+    schedule.push({ name: 'learning rate', points: metricPoints(metrics, 'lr'), color: SERIES_COLORS[3], right: true });
+  if (schedule.length)
+    charts.push({ id: 'chart-schedule', title: 'Schedules', yLabel: 'λ', rightLabel: 'lr', series: schedule });
+  if (evals.length)
+    charts.push({
+      id: 'chart-miou',
+      title: 'Target validation mIoU',
+      yLabel: 'mIoU (%)',
+      series: [
+        {
+          name: 'mIoU %',
+          points: evals.map((e) => [e.step, 100 * e.miou] as [number, number]),
+          color: SERIES_COLORS[0],
+        },
+      ],
+    });
+  return charts;
+}
+
+/** A run to overlay on the charts of a multi-run report. */
+export interface OverlayRun {
+  name: string;
+  metrics: MetricsRow[];
+  /** Runs of one group (e.g. one preset over seeds) share a colour; the later ones are dashed. */
+  group?: string;
+}
+
+/** Charts with one series per run: each loss term, the domain accuracy, validation mIoU where logged. */
+export function overlayCharts(runs: OverlayRun[]): ChartSpec[] {
+  const groups = [...new Set(runs.map((r) => r.group ?? r.name))];
+  const seen = new Map<string, number>();
+  const styles = runs.map((r) => {
+    const g = r.group ?? r.name;
+    const n = seen.get(g) ?? 0;
+    seen.set(g, n + 1);
+    return { color: SERIES_COLORS[groups.indexOf(g) % SERIES_COLORS.length], dash: n > 0 };
+  });
+  const steps = Math.max(0, ...runs.map((r) => r.metrics.length));
+  const smoothing = steps >= 50 ? 0.6 : 0;
+  const charts: ChartSpec[] = [];
+  const titles: Record<string, string> = {
+    loss_total: 'Total loss',
+    loss_seg: 'Segmentation loss (source)',
+    loss_dst: 'Distillation loss',
+    loss_spt: 'Spatial-aware adaptation loss',
+    domain_accuracy: 'Region domain-classifier accuracy',
+    val_miou: 'Validation mIoU',
+  };
+  for (const key of [...LOSS_KEYS, 'domain_accuracy', 'val_miou']) {
+    const series = runs
+      .map((r, i) => ({ name: r.name, points: metricPoints(r.metrics, key), ...styles[i] }))
+      .filter((s) => s.points.length > 0);
+    if (!series.length) continue;
+    charts.push({
+      id: `chart-${key.replace(/_/g, '-')}`,
+      title: `${titles[key]}: ${series.length} run${series.length > 1 ? 's' : ''}`,
+      yLabel: key.startsWith('loss') ? 'loss' : key === 'val_miou' ? 'mIoU' : 'accuracy',
+      ...(key.startsWith('loss') ? { log: 'on' as const } : {}),
+      ...(key === 'domain_accuracy' ? { yRange: [0, 1] as [number, number] } : {}),
+      ...(key === 'val_miou' ? {} : { smoothing }),
+      series,
+    });
+  }
+  return charts;
+}
+
+/** The table's class ids plus any other id the grid shows (a class predicted outside the dataset's set). */
+export function legendIds(tableIds: number[], rows: GridRow[]): number[] {
+  const ids = new Set(tableIds);
+  for (const r of rows)
+    for (const m of [...r.predictions, ...(r.label ? [r.label] : [])]) for (const v of m) if (v !== 255) ids.add(v);
+  return [...ids].sort((a, b) => a - b);
+}
+
+function chartsSection(charts: ChartSpec[], heading = 'Training curves'): string {
+  if (!charts.length) return '';
+  return `<section aria-labelledby="sec-charts"><h2 id="sec-charts">${esc(heading)}</h2><div class="charts">${charts.map(chartFigure).join('\n')}</div></section>`;
+}
+
+function gridSection(png: Uint8Array | null, alt: string, legend: string): string {
+  if (!png) return '';
+  return `<section aria-labelledby="sec-pred"><h2 id="sec-pred">Predictions on target validation images</h2>${legend}<div class="grid"><img src="${pngDataUrl(png)}" alt="${esc(alt)}"></div></section>`;
+}
+
+function environmentSection(engine: EngineInfo | undefined): string {
+  return `<section aria-labelledby="sec-env"><h2 id="sec-env">Environment</h2>${keyValueTable(environmentRows(engine), 'where this report was made')}</section>`;
+}
+
+/** What {@link writeRunReport} needs. */
+export interface RunReportOptions {
+  title: string;
+  metrics: MetricsRow[];
+  evals: { step: number; miou: number }[];
+  /** The final evaluation: per-class IoU table with the class colours. */
+  final?: EvalResult;
+  /** Class colours ([r, g, b] per train id) of the table, legend and grid. */
+  palette?: Palette;
+  grid?: { rows: GridRow[]; titles: string[] };
+  notes?: string[];
+  /** A warning shown at the top (e.g. an upper-bound run trained on target labels). */
+  banner?: string;
+  /** The run's resolved config (shown as a table). */
+  config?: unknown;
+  engine?: EngineInfo;
+  /** Links to related reports (e.g. the demo's report). */
+  links?: ReportLink[];
+}
+
 /**
- * Writes the run report: loss curves, λ/lr, domain accuracy, mIoU over time (PNG charts made from SVG),
- * the qualitative grid (if given), and report.html linking them with the final IoU table.
+ * Writes the run report: `report.html`, one self-contained page (opens offline) with interactive charts (losses on
+ * a log scale, domain accuracy, λ/lr, validation mIoU), the per-class IoU table with each class's colour, the
+ * prediction grid (also written as predictions.png) with its legend, the config and the environment.
+ * Returns the files written.
  */
-export async function writeRunReport(
-  runDir: string,
-  options: {
-    title: string;
-    metrics: MetricsRow[];
-    evals: { step: number; miou: number }[];
-    iouTableMarkdown?: string;
-    grid?: { rows: GridRow[]; titles: string[]; palette: readonly (readonly number[])[] };
-    notes?: string[];
-  },
-): Promise<string[]> {
+export async function writeRunReport(runDir: string, options: RunReportOptions): Promise<string[]> {
   mkdirSync(runDir, { recursive: true });
   const written: string[] = [];
-  const col = (k: string) =>
-    options.metrics.filter((r) => typeof r[k] === 'number').map((r) => [r.step, r[k] as number] as [number, number]);
-  const lossKeys = ['loss_total', 'loss_seg', 'loss_dst', 'loss_spt'].filter((k) => col(k).length > 0);
-  const charts: [string, string][] = [
-    [
-      'loss-curves.png',
-      lineChartSvg({
-        title: 'Training losses',
-        series: lossKeys.map((k) => ({ name: k.replace('loss_', ''), points: smooth(col(k)) })),
-        yLabel: 'loss',
-      }),
-    ],
-  ];
-  if (col('domain_accuracy').length) {
-    charts.push([
-      'domain-accuracy.png',
-      lineChartSvg({
-        title: 'Region domain-classifier accuracy',
-        series: [{ name: 'accuracy', points: smooth(col('domain_accuracy')) }],
-        yMin: 0,
-        yMax: 1,
-      }),
-    ]);
-  }
-  charts.push([
-    'schedule.png',
-    lineChartSvg({
-      title: 'Schedules',
-      series: [
-        { name: 'GRL λ', points: col('lambda_grl') },
-        { name: 'lr ×100', points: col('lr').map(([x, y]) => [x, y * 100] as [number, number]) },
-      ],
-    }),
-  ]);
-  if (options.evals.length) {
-    charts.push([
-      'miou.png',
-      lineChartSvg({
-        title: 'Target validation mIoU',
-        series: [{ name: 'mIoU %', points: options.evals.map((e) => [e.step, 100 * e.miou] as [number, number]) }],
-        yLabel: 'mIoU (%)',
-      }),
-    ]);
-  }
-  for (const [name, svg] of charts) {
-    await svgToPng(svg, join(runDir, name));
-    written.push(name);
-  }
+  const palette = options.palette ?? [];
+  let png: Uint8Array | null = null;
   if (options.grid?.rows.length) {
-    await imageGridPng(options.grid.rows, options.grid.titles, options.grid.palette, join(runDir, 'predictions.png'));
+    png = await imageGridPng(options.grid.rows, options.grid.titles, palette, join(runDir, 'predictions.png'));
     written.push('predictions.png');
   }
-  const html = [
-    '<!doctype html><html><head><meta charset="utf-8">',
-    `<title>${esc(options.title)}</title>`,
-    '<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}img{max-width:100%}pre{background:#f6f6f6;padding:1em;overflow:auto}</style>',
-    '</head><body>',
-    `<h1>${esc(options.title)}</h1>`,
-    ...(options.notes ?? []).map((n) => `<p>${esc(n)}</p>`),
-    ...(options.iouTableMarkdown
-      ? ['<h2>Target validation IoU</h2>', `<pre>${esc(options.iouTableMarkdown)}</pre>`]
+  const final = options.final;
+  const charts = runCharts(options.metrics, options.evals);
+  const lastStep = options.metrics.at(-1)?.step;
+  const kpis = [
+    ...(final ? [['target mIoU', `${(100 * (final.miouPresent ?? final.miou)).toFixed(1)} %`]] : []),
+    ...(options.evals.length > 1
+      ? (() => {
+          const best = options.evals.reduce((a, b) => (b.miou > a.miou ? b : a));
+          return [['best val mIoU', `${(100 * best.miou).toFixed(1)} % at step ${best.step}`]];
+        })()
       : []),
-    ...written.map((n) => `<h2>${esc(basename(n, '.png'))}</h2><img src="${n}" alt="${esc(n)}">`),
-    '</body></html>',
+    ...(lastStep !== undefined ? [['steps', String(lastStep)]] : []),
+    ...(options.engine ? [['backend', options.engine.name]] : []),
+  ];
+  const legend = final
+    ? classLegend(final.classNames, legendIds(tableClassIds(final), options.grid?.rows ?? []), palette)
+    : '';
+  const body = [
+    `<header><h1>${esc(options.title)}</h1>${linksNav(options.links)}</header>`,
+    options.banner ? `<p class="banner" role="note">${esc(options.banner)}</p>` : '',
+    ...(options.notes ?? []).map((n) => `<p class="summary">${esc(n)}</p>`),
+    kpis.length
+      ? `<div class="kpis">${kpis.map(([k, v]) => `<div class="kpi">${esc(k)}<b>${esc(v)}</b></div>`).join('')}</div>`
+      : '',
+    final
+      ? `<section aria-labelledby="sec-iou"><h2 id="sec-iou">Target validation IoU</h2>${iouTable(
+          [{ name: 'this run', result: final }],
+          palette,
+          `${final.dataset}, ${final.images} images: IoU and accuracy per class (%)`,
+        )}</section>`
+      : '',
+    chartsSection(charts),
+    gridSection(png, `${options.grid?.titles.join(' | ')}: ${options.grid?.rows.length} rows`, legend),
+    options.config !== undefined
+      ? `<section aria-labelledby="sec-config"><h2 id="sec-config">Config</h2><details><summary>resolved config (${flattenConfig(options.config).length} keys; config.json in the run folder)</summary>${keyValueTable(flattenConfig(options.config), 'config.json')}</details></section>`
+      : '',
+    environmentSection(options.engine),
+    '<footer class="muted"><p>TensorBoard: <code>tensorboard --logdir .</code> in this folder (events.out.tfevents.*). Per-step numbers: metrics.jsonl.</p></footer>',
   ].join('\n');
-  writeFileSync(join(runDir, 'report.html'), html);
+  writeFileSync(join(runDir, 'report.html'), htmlPage({ title: options.title, body, charts }));
   written.push('report.html');
   return written;
 }
 
-/** Exponential moving average for noisy per-step curves (display only). */
-function smooth(points: [number, number][], alpha = 0.1): [number, number][] {
-  if (points.length < 50) return points;
-  let m = points[0][1];
-  return points.map(([x, y]) => {
-    m = Number.isFinite(y) ? (1 - alpha) * m + alpha * y : m;
-    return [x, m];
-  });
+/** What {@link writeDemoReport} needs. */
+export interface DemoReportOptions {
+  title: string;
+  /** Paragraphs above the table. */
+  intro: string[];
+  /** A warning at the top (the --quick smoke test). */
+  banner?: string;
+  columns: { name: string; result: EvalResult }[];
+  /** Paragraphs below the table (gain, wall time). */
+  outro: string[];
+  grid?: { png: Uint8Array; titles: string[]; rows: GridRow[] };
+  palette: Palette;
+  /** The runs, each in a sub-folder with its own report.html. */
+  runs: { name: string; dir: string }[];
+  engine?: EngineInfo;
+}
+
+/**
+ * The demo's report.html: the side-by-side IoU table with class colours, the prediction grid with its legend, the
+ * runs' curves overlaid, links to each run's own report, the environment. One self-contained file.
+ */
+export function writeDemoReport(outDir: string, o: DemoReportOptions): void {
+  const runs = o.runs.map((r) => ({ ...r, metrics: readMetrics(join(r.dir, 'metrics.jsonl')) }));
+  const charts = overlayCharts(
+    runs.map((r) => ({ name: r.name, metrics: r.metrics.filter((m) => m.loss_total !== undefined) })),
+  );
+  const first = o.columns[0].result;
+  const body = [
+    `<header><h1>${esc(o.title)}</h1>${linksNav(runs.map((r) => ({ href: `${relative(outDir, r.dir)}/report.html`, label: `${r.name}: run report` })))}</header>`,
+    o.banner ? `<p class="banner" role="note">${esc(o.banner)}</p>` : '',
+    ...o.intro.map((p) => `<p class="summary">${esc(p)}</p>`),
+    `<section aria-labelledby="sec-iou"><h2 id="sec-iou">Target validation IoU</h2>${iouTable(o.columns, o.palette, `${first.dataset}, ${first.images} images: IoU per class (%)`)}</section>`,
+    ...o.outro.map((p) => `<p>${esc(p)}</p>`),
+    gridSection(
+      o.grid?.png ?? null,
+      `${o.grid?.titles.join(' | ')}: ${o.grid?.rows.length} target validation images`,
+      classLegend(first.classNames, legendIds(tableClassIds(first), o.grid?.rows ?? []), o.palette),
+    ),
+    chartsSection(charts, 'Training curves, runs overlaid'),
+    environmentSection(o.engine),
+  ].join('\n');
+  writeFileSync(join(outDir, 'report.html'), htmlPage({ title: o.title, body, charts }));
+}
+
+/**
+ * A report over many runs (the ablation of `road bench synthcity`): the benchmark's Markdown summary rendered as
+ * HTML, every run's curves overlaid per loss term (one colour per group, later seeds dashed), links to each run's
+ * report.html. One self-contained file, `report.html` in `outDir`.
+ */
+export function writeMultiRunReport(
+  outDir: string,
+  o: { title: string; markdown: string; runs: { name: string; dir: string; group?: string }[]; engine?: EngineInfo },
+): string {
+  const runs = o.runs.map((r) => ({
+    ...r,
+    metrics: readMetrics(join(r.dir, 'metrics.jsonl')).filter((m) => m.loss_total !== undefined),
+  }));
+  const charts = overlayCharts(runs);
+  const summary = (marked.parse(o.markdown, { async: false, gfm: true }) as string).replace(
+    /<th([ >])/g,
+    '<th scope="col"$1',
+  );
+  const links = runs
+    .map((r) => {
+      const href = `${relative(outDir, r.dir)}/report.html`;
+      return existsSync(join(r.dir, 'report.html'))
+        ? `<li><a href="${esc(href)}">${esc(r.name)}</a></li>`
+        : `<li>${esc(r.name)} <span class="muted">(no report: the run did not finish)</span></li>`;
+    })
+    .join('');
+  const body = [
+    `<div class="md">${summary}</div>`,
+    chartsSection(charts, 'Training curves, all runs overlaid'),
+    `<section aria-labelledby="sec-runs"><h2 id="sec-runs">Run reports</h2><ul>${links}</ul></section>`,
+    environmentSection(o.engine),
+  ].join('\n');
+  const path = join(outDir, 'report.html');
+  writeFileSync(path, htmlPage({ title: o.title, body, charts }));
+  return path;
 }

@@ -11,7 +11,6 @@ export function runPaths(dir: string) {
     checkpoints: join(dir, 'checkpoints'),
     eval: join(dir, 'eval'),
     log: join(dir, 'train.log'),
-    tensorboard: join(dir, 'tensorboard'),
     report: join(dir, 'report.html'),
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,6 +9,7 @@ import { NonFiniteLossError, RoadError } from './errors.js';
 import { loadNetFromCheckpoint } from './predict.js';
 import { pretrainTeacher } from './pretrain.js';
 import { readMetrics } from './run-dir.js';
+import { readEvents } from './tfevents.js';
 import { trainRun } from './trainer.js';
 
 // Tiny runs on the cpu backend (the reference engine): a quarter-width road-lite on 16×32 crops, 1+1 images per step.
@@ -49,7 +50,7 @@ function tensorsOf(dir: string, group: string): number[][] {
 }
 
 describe('trainRun', () => {
-  it('writes the run folder: config, metrics, eval json/md, checkpoints, report with PNGs', async () => {
+  it('writes the run folder: config, metrics, eval json/md, checkpoints, report, TensorBoard events', async () => {
     const dir = tmp('run');
     const r = await trainRun(loadConfig('road', TINY), { outDir: dir, teacherCheckpoint: teacher, ...quiet });
     expect(r.step).toBe(4);
@@ -61,8 +62,6 @@ describe('trainRun', () => {
       'eval/final.json',
       'eval/final.md',
       'report.html',
-      'loss-curves.png',
-      'miou.png',
       'predictions.png',
     ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
@@ -75,6 +74,12 @@ describe('trainRun', () => {
     expect(latestCheckpoint(join(dir, 'checkpoints'))).toMatch(/step-0000004$/);
     expect(existsSync(join(dir, 'checkpoints', 'best', 'checkpoint.json'))).toBe(true);
     expect(readFileSync(join(dir, 'eval', 'final.md'), 'utf8')).toMatch(/mIoU \(8 SynthCity classes\)/);
+    const events = readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.'));
+    expect(events.length).toBe(1);
+    const seg = readEvents(join(dir, events[0])).flatMap((e) =>
+      (e.scalars ?? []).filter((v) => v.tag === 'loss_seg').map((v) => [e.step, v.value]),
+    );
+    expect(seg).toEqual(rows.map((m) => [m.step, Math.fround(m.loss_seg as number)]));
   });
 
   it('resume reproduces the uninterrupted run bit for bit (cpu)', async () => {

@@ -18,16 +18,16 @@ import {
 } from './checkpoint.js';
 import { configToJSON, type TrainConfig, validateConfig } from './config.js';
 import { type Batch, type BatchStream, datasetNormalization, disposeBatch, openRef, trainStream } from './data.js';
-import { ensureEngine } from './engine.js';
+import { type EngineInfo, ensureEngine } from './engine.js';
 import { EXIT, NonFiniteLossError, RoadError } from './errors.js';
-import { type EvalResult, evalMarkdown, evaluateNet, headlineMiou, writeEval } from './evaluate.js';
-import { isVerbose } from './output.js';
+import { type EvalResult, evaluateNet, headlineMiou, writeEval } from './evaluate.js';
 import { buildParts, netSlots, optimizerState, type RunParts, restoreOptimizer, variableSlots } from './parts.js';
 import { createProgress } from './progress.js';
 import { type GridRow, type MetricsRow, writeRunReport } from './report.js';
+import type { ReportLink } from './report-page.js';
 import { ensureRunDir, MetricsLog, readMetrics, writeFileAtomic } from './run-dir.js';
 import { acquireRunLock } from './run-lock.js';
-import { tensorboardWriter } from './tensorboard.js';
+import { tfEventsWriter } from './tfevents.js';
 import { createTrainStep, type StepResult } from './train-step.js';
 import { startWatchdog, type Watchdog, type WatchdogOptions } from './watchdog.js';
 
@@ -55,8 +55,10 @@ export interface TrainRunOptions {
   quiet?: boolean;
   /** Stop after this step with a checkpoint, as if interrupted (time-sliced machines; resume tests). */
   stopAfter?: number;
-  /** Write report.html + PNGs at the end (default true). */
+  /** Write report.html (+ predictions.png) at the end (default true). */
   report?: boolean;
+  /** Links the run's report.html shows to related reports (e.g. the demo's), relative to the run folder. */
+  reportLinks?: ReportLink[];
   /** Rows of the qualitative grid in the report (default 4). */
   gridRows?: number;
   /** File operations for checkpoints (tests inject a failing writer to simulate a full disk). */
@@ -219,8 +221,8 @@ async function trainLocked(
   const target: BatchStream | null = needTarget
     ? trainStream(config, config.target, 'target', config.batch.target, targetState)
     : null;
-  const tb = tensorboardWriter(engine.name, paths.tensorboard);
-  if (tb.writer != null || isVerbose()) log(tb.reason); // a skip the user did not ask about: --verbose only
+  // TensorBoard event files in the run folder, on every backend (`tensorboard --logdir RUN_DIR`).
+  const tb = tfEventsWriter(paths.dir);
   if (config.upperBound)
     log('NOTE: this run trains on TARGET labels (oracle): an upper bound, not an adaptation method');
 
@@ -261,7 +263,7 @@ async function trainLocked(
     const miou = headlineMiou(r);
     state.evals.push({ step: at, miou });
     metrics.append({ step: at, val_miou: miou, val_miou_all: r.miou, val_pixel_accuracy: r.pixelAccuracy });
-    tb.writer?.scalar('val/miou', miou, at);
+    tb.scalar('val/miou', miou, at);
     if (!state.best || miou > state.best.miou) {
       state.best = { step: at, miou };
       await saveCheckpoint('best', at);
@@ -332,9 +334,7 @@ async function trainLocked(
           images_per_sec: (1000 * n) / Math.max(1, ms),
         };
         metrics.append(row);
-        if (tb.writer)
-          for (const [k, v] of Object.entries(row))
-            if (k !== 'step' && typeof v === 'number') tb.writer.scalar(k, v, s);
+        for (const [k, v] of Object.entries(row)) if (k !== 'step' && typeof v === 'number') tb.scalar(k, v, s);
         progress.update(s, {
           losses: {
             seg: last.seg,
@@ -376,7 +376,7 @@ async function trainLocked(
     progress.stop();
     await source.close();
     await target?.close();
-    tb.writer?.flush();
+    tb.flush();
   }
   const stopped = at < config.steps || interrupted !== null;
   if (interrupted)
@@ -389,7 +389,10 @@ async function trainLocked(
       `${config.name}${config.upperBound ? ' (UPPER BOUND: trained on target labels)' : ''}`,
     );
     if (options.report ?? true) {
-      await writeReport(paths.dir, config, parts, finalEval, state, numClasses, options.gridRows ?? 4);
+      await writeReport(paths.dir, config, parts, finalEval, state, numClasses, options.gridRows ?? 4, {
+        engine,
+        links: options.reportLinks,
+      });
     }
     log(`${config.name}: target mIoU ${(100 * headlineMiou(finalEval)).toFixed(1)} after ${at} steps (${paths.dir})`);
   }
@@ -454,25 +457,26 @@ async function writeReport(
   state: RunState,
   numClasses: number,
   gridRows: number,
+  extra: { engine: EngineInfo; links?: ReportLink[] },
 ): Promise<void> {
-  const rows = gridRows > 0 ? await predictionRows([parts.net], config, gridRows) : [];
+  const palette = CITYSCAPES_PALETTE as readonly (readonly number[])[];
+  const rows = gridRows > 0 && numClasses <= palette.length ? await predictionRows([parts.net], config, gridRows) : [];
   await writeRunReport(dir, {
-    title: `road run: ${config.name}${config.upperBound ? ' (UPPER BOUND — trained on target labels)' : ''}`,
+    title: `road run: ${config.name}`,
+    ...(config.upperBound
+      ? { banner: 'UPPER BOUND: this run trained on target labels (oracle), not an adaptation method' }
+      : {}),
     metrics: readMetrics(join(dir, 'metrics.jsonl')).filter((r) => r.loss_total !== undefined),
     evals: state.evals,
-    iouTableMarkdown: evalMarkdown(finalEval),
+    final: finalEval,
+    palette,
     notes: [
       `preset ${config.preset ?? '(custom)'}, net ${config.net.name}${config.net.attention === 'hydraplus' ? ' + HydraPlus' : ''}, ${config.steps} steps, λ_dst ${config.lambda.dst}, λ_spt ${config.lambda.spt}, grid ${config.grid.join('×')}, seed ${config.seed}`,
     ],
-    ...(rows.length && numClasses <= (CITYSCAPES_PALETTE as readonly unknown[]).length
-      ? {
-          grid: {
-            rows,
-            titles: ['target image', config.name, 'ground truth'],
-            palette: CITYSCAPES_PALETTE as readonly (readonly number[])[],
-          },
-        }
-      : {}),
+    ...(rows.length ? { grid: { rows, titles: ['target image', config.name, 'ground truth'] } } : {}),
+    config: configToJSON(config),
+    engine: extra.engine,
+    ...(extra.links ? { links: extra.links } : {}),
   });
 }
 
