@@ -92,6 +92,7 @@ export async function benchSynthCity(o: {
         log: o.log,
         quiet: o.quiet,
         gridRows: 2,
+        reportLinks: [{ href: '../../report.html', label: '← bench report (all presets overlaid)' }],
       });
       const v = r.final ? headlineMiou(r.final) : Number.NaN;
       miou[preset].push(v);

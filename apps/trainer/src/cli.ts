@@ -247,6 +247,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress bar')
     .action(async (o) => {
       const { benchSynthCity } = await import('./bench.js');
+      const outDir = resolve(o.out ?? join('runs', `bench-synthcity-${stamp()}`));
       const r = await benchSynthCity({
         seeds: o.seeds,
         presets: String(o.presets)
@@ -254,12 +255,13 @@ export function buildProgram(): Command {
           .map((s: string) => s.trim()),
         quick: o.quick,
         backend: o.backend,
-        outDir: resolve(o.out ?? join('runs', `bench-synthcity-${stamp()}`)),
+        outDir,
         log,
         quiet: o.quiet,
         extra: o.set,
       });
       process.stdout.write(`${r.markdown}\n`);
+      log(`report: ${join(outDir, 'report.html')}`);
     });
 
   program
