@@ -55,7 +55,7 @@ describe('road bench synthcity --quick: report.html', () => {
     const c = await checkReportInChromium(path, join(TEST_OUTPUT, 'bench', 'bench-synthcity-report.png'));
     expect(c.errors).toEqual([]);
     expect(c.chartIds).toContain('chart-loss-seg');
-    for (const id of c.chartIds) expect(c.hovered[id], id).toMatch(/^-?\d/);
+    for (const id of c.chartIds) expect(c.hovered[id].value, id).toMatch(/^-?\d/);
     expect(c.headings[0]).toBe('road bench synthcity (quick)');
   });
 });

@@ -64,7 +64,7 @@ describe('road demo --quick', () => {
       'chart-loss-spt',
       'chart-domain-accuracy',
     ]);
-    for (const id of c.chartIds) expect(c.hovered[id], id).toMatch(/^-?\d/);
+    for (const id of c.chartIds) expect(c.hovered[id].value, id).toMatch(/^-?\d/);
     expect(c.brokenImages).toEqual([]);
     expect(c.headings).toEqual([
       'road demo (quick)',

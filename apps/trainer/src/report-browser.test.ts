@@ -47,8 +47,9 @@ function expectInteractive(c: ReportCheck, ids: string[]): void {
   expect(c.errors).toEqual([]);
   expect(c.chartIds).toEqual(ids);
   for (const id of ids) {
-    // hovering the middle of the plot puts the value under the cursor into the legend
-    expect(c.hovered[id], id).toMatch(/^-?\d/);
+    // hovering the middle of the plot puts the step and the value under the cursor into the legend
+    expect(c.hovered[id].x, id).toMatch(/^\d+$/);
+    expect(c.hovered[id].value, id).toMatch(/^-?\d/);
     // a drag across the middle half zooms the x axis in
     const { before, after } = c.zoom[id];
     if (before[1] > before[0]) {
@@ -59,6 +60,7 @@ function expectInteractive(c: ReportCheck, ids: string[]): void {
   expect(c.brokenImages).toEqual([]);
   expect(c.imagesWithoutAlt).toBe(0);
   expect(c.tablesWithoutHeaders).toBe(0);
+  expect(c.chartsWithoutLabel).toBe(0);
 }
 
 describe('report.html in headless Chromium', () => {
@@ -69,6 +71,10 @@ describe('report.html in headless Chromium', () => {
     const c = await checkReportInChromium(join(dir, 'report.html'), shot);
     expectInteractive(c, ['chart-losses', 'chart-domain-accuracy', 'chart-schedule', 'chart-miou']);
     expect(c.title).toBe('road run: road');
+    // the hovered value is the run's loss_total at the hovered step (4 significant digits)
+    const rows = readMetrics(join(dir, 'metrics.jsonl'));
+    const at = rows.find((r) => r.step === Number(c.hovered['chart-losses'].x));
+    expect(Number(c.hovered['chart-losses'].value)).toBeCloseTo(Number((at?.loss_total as number).toPrecision(4)), 10);
     // log switch: on at first (losses), off after one click, on after another
     expect(c.logToggle['chart-losses']).toEqual([1, 3]);
     expect(c.headings).toEqual([
@@ -88,7 +94,6 @@ describe('report.html in headless Chromium', () => {
     expect(events[0].fileVersion).toBe('brain.Event:2');
     const scalar = (tag: string) =>
       events.flatMap((e) => (e.scalars ?? []).filter((s) => s.tag === tag).map((s) => [e.step, s.value]));
-    const rows = readMetrics(join(dir, 'metrics.jsonl'));
     const column = (k: string) =>
       rows.filter((r) => typeof r[k] === 'number').map((r) => [r.step, Math.fround(r[k] as number)]);
     expect(scalar('loss_total')).toEqual(column('loss_total'));

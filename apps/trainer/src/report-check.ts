@@ -12,8 +12,11 @@ export interface ReportCheck {
   errors: string[];
   title: string;
   chartIds: string[];
-  /** Per chart: the legend's values after hovering the middle of the plot (first series), '--' when none. */
-  hovered: Record<string, string>;
+  /**
+   * Per chart: what the legend shows after hovering the middle of the plot: the x (step) and the first series'
+   * value ('--' when none).
+   */
+  hovered: Record<string, { x: string; value: string }>;
   /** Per chart: x range before and after a drag across the middle half of the plot. */
   zoom: Record<string, { before: [number, number]; after: [number, number] }>;
   /** Per chart with a log switch: the y scale's distribution (3 = log) after each click on it. */
@@ -26,6 +29,8 @@ export interface ReportCheck {
   tablesWithoutHeaders: number;
   /** Images without alt text. */
   imagesWithoutAlt: number;
+  /** Drawn charts without role="img" and a text alternative (aria-label). */
+  chartsWithoutLabel: number;
 }
 
 /**
@@ -69,7 +74,8 @@ export async function checkReportInChromium(htmlPath: string, screenshotPath: st
       const box = await over.boundingBox();
       if (!box) throw new Error(`chart ${id}: no plot area`);
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      hovered[id] = (await page.locator(`#${id} .u-legend .u-series:nth-child(2) .u-value`).textContent()) ?? '';
+      const legend = (n: number) => page.locator(`#${id} .u-legend .u-series:nth-child(${n}) .u-value`).textContent();
+      hovered[id] = { x: (await legend(1)) ?? '', value: (await legend(2)) ?? '' };
       if (id === chartIds[0]) {
         // a clip in viewport coordinates: the page does not scroll, the cursor stays on the plot
         const f = await figure.boundingBox();
@@ -93,13 +99,19 @@ export async function checkReportInChromium(htmlPath: string, screenshotPath: st
     }
     await page.mouse.move(0, 0);
     const dom = await page.evaluate<
-      Pick<ReportCheck, 'title' | 'brokenImages' | 'headings' | 'tablesWithoutHeaders' | 'imagesWithoutAlt'>
+      Pick<
+        ReportCheck,
+        'title' | 'brokenImages' | 'headings' | 'tablesWithoutHeaders' | 'imagesWithoutAlt' | 'chartsWithoutLabel'
+      >
     >(`({
       title: document.title,
       brokenImages: [...document.images].filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.alt),
       headings: [...document.querySelectorAll('h1, h2')].map((h) => h.textContent || ''),
       tablesWithoutHeaders: [...document.querySelectorAll('table')].filter((t) => !t.querySelector('th')).length,
       imagesWithoutAlt: [...document.images].filter((i) => !i.alt).length,
+      chartsWithoutLabel: [...document.querySelectorAll('.uplot')].filter(
+        (u) => u.getAttribute('role') !== 'img' || !u.getAttribute('aria-label'),
+      ).length,
     })`);
     return { errors, chartIds, hovered, zoom, logToggle, ...dom };
   } finally {

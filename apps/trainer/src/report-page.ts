@@ -230,7 +230,13 @@ export function chartFigure(spec: ChartSpec): string {
   const names = spec.series.map((s) => s.name).join(', ');
   const xs = spec.series.flatMap((s) => s.points.map((p) => p[0]));
   const range = xs.length ? `${Math.min(...xs)} to ${Math.max(...xs)}` : 'no data';
-  const alt = `${spec.title}: line chart of ${names} over ${spec.xLabel ?? 'step'} ${range}`;
+  const last = spec.series
+    .map((s) => {
+      const p = s.points.filter((q) => Number.isFinite(q[1])).at(-1);
+      return p ? `${s.name} ${Number(p[1].toPrecision(4))} at ${p[0]}` : null;
+    })
+    .filter((x) => x !== null);
+  const alt = `${spec.title}: line chart of ${names} over ${spec.xLabel ?? 'step'} ${range}${last.length ? `; last values: ${last.join(', ')}` : ''}`;
   const tools = [
     spec.log
       ? `<label><input type="checkbox" data-role="log"${spec.log === 'on' ? ' checked' : ''}> log scale</label>`

@@ -101,6 +101,10 @@ describe('report', () => {
     expect(charts[0].log).toBe('on');
     expect(charts[2].series.find((s) => s.name === 'learning rate')?.right).toBe(true);
     expect(charts[3].series[0].points).toEqual([[2, 30]]);
+    // the chart's text alternative names the series, the range and the last values
+    expect(html).toContain(
+      'data-alt="Training losses: line chart of total, seg, dst over step 1 to 2; last values: total 1 at 2, seg 0.8 at 2, dst 3 at 2"',
+    );
     // IoU table: a row per class with its swatch colour and the value in %, headers with scope
     expect(html).toContain(
       '<tr><th scope="row"><span class="swatch" style="background:rgb(244,35,232)" aria-hidden="true"></span>b</th><td class="num">25.0</td><td class="num">50.0</td></tr>',
