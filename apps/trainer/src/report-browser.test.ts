@@ -51,11 +51,13 @@ function expectInteractive(c: ReportCheck, ids: string[]): void {
     expect(c.hovered[id].x, id).toMatch(/^\d+$/);
     expect(c.hovered[id].value, id).toMatch(/^-?\d/);
     // a drag across the middle half zooms the x axis in
-    const { before, after } = c.zoom[id];
+    const { before, after, reset } = c.zoom[id];
     if (before[1] > before[0]) {
       expect(after[0], id).toBeGreaterThan(before[0]);
       expect(after[1], id).toBeLessThan(before[1]);
     }
+    // a double-click zooms back out
+    expect(reset, id).toEqual(before);
   }
   expect(c.brokenImages).toEqual([]);
   expect(c.imagesWithoutAlt).toBe(0);
@@ -71,8 +73,14 @@ describe('report.html in headless Chromium', () => {
     const c = await checkReportInChromium(join(dir, 'report.html'), shot);
     expectInteractive(c, ['chart-losses', 'chart-domain-accuracy', 'chart-schedule', 'chart-miou']);
     expect(c.title).toBe('road run: road');
-    // the hovered value is the run's loss_total at the hovered step (4 significant digits)
     const rows = readMetrics(join(dir, 'metrics.jsonl'));
+    // smoothing: 0 draws the raw loss_total; 0.9 the bias-corrected EMA, by hand: e1 = y1, e2 = (0.09 y1 + 0.1 y2) / 0.19
+    const total = rows.map((r) => r.loss_total as number);
+    const sm = c.smoothing['chart-losses'];
+    expect(sm.raw.slice(0, 2)).toEqual(total.slice(0, 2));
+    expect(sm.smoothed[0]).toBeCloseTo(total[0], 12);
+    expect(sm.smoothed[1]).toBeCloseTo((0.09 * total[0] + 0.1 * total[1]) / 0.19, 12);
+    // the hovered value is the run's loss_total at the hovered step (4 significant digits)
     const at = rows.find((r) => r.step === Number(c.hovered['chart-losses'].x));
     expect(Number(c.hovered['chart-losses'].value)).toBeCloseTo(Number((at?.loss_total as number).toPrecision(4)), 10);
     // log switch: on at first (losses), off after one click, on after another

@@ -17,8 +17,10 @@ export interface ReportCheck {
    * value ('--' when none).
    */
   hovered: Record<string, { x: string; value: string }>;
-  /** Per chart: x range before and after a drag across the middle half of the plot. */
-  zoom: Record<string, { before: [number, number]; after: [number, number] }>;
+  /** Per chart: x range before and after a drag across the middle half of the plot, and after a double-click. */
+  zoom: Record<string, { before: [number, number]; after: [number, number]; reset: [number, number] }>;
+  /** Per chart with a smoothing slider: its first series' first 5 drawn values at smoothing 0, then at 0.9. */
+  smoothing: Record<string, { raw: (number | null)[]; smoothed: (number | null)[] }>;
   /** Per chart with a log switch: the y scale's distribution (3 = log) after each click on it. */
   logToggle: Record<string, number[]>;
   /** Images whose pixels did not load. */
@@ -63,6 +65,7 @@ export async function checkReportInChromium(htmlPath: string, screenshotPath: st
     const hovered: ReportCheck['hovered'] = {};
     const zoom: ReportCheck['zoom'] = {};
     const logToggle: ReportCheck['logToggle'] = {};
+    const smoothing: ReportCheck['smoothing'] = {};
     const xRange = (id: string) =>
       page.evaluate<[number, number]>(
         `[window.roadCharts[${JSON.stringify(id)}].scales.x.min, window.roadCharts[${JSON.stringify(id)}].scales.x.max]`,
@@ -87,7 +90,18 @@ export async function checkReportInChromium(htmlPath: string, screenshotPath: st
       await page.mouse.down();
       await page.mouse.move(b.x + b.width * 0.75, b.y + b.height / 2, { steps: 5 });
       await page.mouse.up();
-      zoom[id] = { before, after: await xRange(id) };
+      const after = await xRange(id);
+      await page.mouse.dblclick(b.x + b.width / 2, b.y + b.height / 2);
+      zoom[id] = { before, after, reset: await xRange(id) };
+      const slider = page.locator(`#${id}-tools input[data-role=smoothing]`);
+      if (await slider.count()) {
+        const firstValues = () =>
+          page.evaluate<(number | null)[]>(`Array.from(window.roadCharts[${JSON.stringify(id)}].data[1].slice(0, 5))`);
+        await slider.fill('0');
+        const raw = await firstValues();
+        await slider.fill('0.9');
+        smoothing[id] = { raw, smoothed: await firstValues() };
+      }
       const log = page.locator(`#${id}-tools input[data-role=log]`);
       if (await log.count()) {
         logToggle[id] = [];
@@ -113,7 +127,7 @@ export async function checkReportInChromium(htmlPath: string, screenshotPath: st
         (u) => u.getAttribute('role') !== 'img' || !u.getAttribute('aria-label'),
       ).length,
     })`);
-    return { errors, chartIds, hovered, zoom, logToggle, ...dom };
+    return { errors, chartIds, hovered, zoom, smoothing, logToggle, ...dom };
   } finally {
     await browser.close();
   }
