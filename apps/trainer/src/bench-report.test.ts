@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { benchSynthCity } from './bench.js';
+import { benchSynthCity, type SynthCityBench } from './bench.js';
 import { checkReportInChromium, TEST_OUTPUT } from './report-check.js';
 
 // `road bench synthcity --quick` (1 seed, 3 presets, wasm): its report.html overlays the presets on one chart per loss
@@ -14,8 +14,9 @@ describe('road bench synthcity --quick: report.html', () => {
     const dir = mkdtempSync(join(tmpdir(), 'road-bench-report-'));
     const saved = process.env.ROAD_CACHE;
     process.env.ROAD_CACHE = join(dir, 'cache');
+    let bench: SynthCityBench;
     try {
-      await benchSynthCity({
+      bench = await benchSynthCity({
         seeds: 1,
         presets: ['source-only', 'spt', 'road'],
         quick: true,
@@ -46,6 +47,11 @@ describe('road bench synthcity --quick: report.html', () => {
     const seg = charts.find((c) => c.id === 'chart-loss-seg');
     expect(seg?.series.map((s) => s.name)).toEqual(['source-only seed 1', 'spt seed 1', 'road seed 1']);
     expect(seg?.series.every((s) => s.points.length === 20)).toBe(true);
+    // the ablation on one chart: each preset's final mIoU at its seed, as the bench's table has it
+    expect(charts[0].id).toBe('chart-final-miou');
+    expect(charts[0].series.map((x) => [x.name, x.points])).toEqual(
+      ['source-only', 'spt', 'road'].map((p) => [p, [[1, 100 * bench.perPreset[p].miou[0]]]]),
+    );
     // spatial-aware adaptation: spt and road only
     expect(charts.find((c) => c.id === 'chart-loss-spt')?.series.map((s) => s.name)).toEqual([
       'spt seed 1',

@@ -158,7 +158,7 @@ export async function benchSynthCity(o: {
     title: 'road bench synthcity',
     markdown,
     runs: seeds.flatMap((seed) =>
-      o.presets.map((p) => ({ name: `${p} seed ${seed}`, group: p, dir: join(o.outDir, `seed-${seed}`, p) })),
+      o.presets.map((p) => ({ name: `${p} seed ${seed}`, group: p, seed, dir: join(o.outDir, `seed-${seed}`, p) })),
     ),
     engine,
   });

@@ -134,7 +134,7 @@ describe('report.html in headless Chromium', () => {
     ]);
     expect(c.headings).toEqual([
       'road bench synthcity',
-      'Training curves, all runs overlaid',
+      'Final mIoU and training curves, all runs overlaid',
       'Run reports',
       'Environment',
     ]);

@@ -21,6 +21,8 @@ export interface ChartSeries {
   /** Draw against the right-hand axis (e.g. a learning rate next to λ). */
   right?: boolean;
   dash?: boolean;
+  /** Markers only, no line (values that are not a sequence, e.g. one per seed). */
+  markers?: boolean;
 }
 
 /** An interactive chart. */
@@ -186,7 +188,7 @@ const CLIENT = `
         { label: (spec.yLabel || '') + (state.log ? ' (log)' : ''), scale: 'y', size: 60, values: function (u, v) { return v.map(tick); } }
       ].concat(hasRight ? [{ side: 1, scale: 'r', label: spec.rightLabel || '', grid: { show: false }, size: 60, values: function (u, v) { return v.map(tick); } }] : []),
       series: [{ label: spec.xLabel || 'step' }].concat(spec.series.map(function (s) {
-        return { label: s.name, stroke: s.color, width: 1.6, dash: s.dash ? [6, 4] : undefined, scale: s.right ? 'r' : 'y', spanGaps: true, value: function (u, v) { return fmt(v); }, points: { show: s.points.length < 2 } };
+        return { label: s.name, stroke: s.color, width: 1.6, dash: s.dash ? [6, 4] : undefined, scale: s.right ? 'r' : 'y', spanGaps: true, value: function (u, v) { return fmt(v); }, points: s.markers ? { show: true, size: 9, fill: s.color } : { show: s.points.length < 2 }, paths: s.markers ? function () { return null; } : undefined };
       }))
     };
     if (charts[spec.id]) charts[spec.id].destroy();

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { marked } from 'marked';
 import sharp from 'sharp';
@@ -200,16 +200,48 @@ export interface OverlayRun {
   group?: string;
 }
 
-/** Charts with one series per run: each loss term, the domain accuracy, validation mIoU where logged. */
-export function overlayCharts(runs: OverlayRun[]): ChartSpec[] {
+/** One colour per group (in order of appearance); runs after the first of their group are dashed. */
+function groupStyles(runs: { name: string; group?: string }[]): { color: string; dash: boolean }[] {
   const groups = [...new Set(runs.map((r) => r.group ?? r.name))];
   const seen = new Map<string, number>();
-  const styles = runs.map((r) => {
+  return runs.map((r) => {
     const g = r.group ?? r.name;
     const n = seen.get(g) ?? 0;
     seen.set(g, n + 1);
     return { color: SERIES_COLORS[groups.indexOf(g) % SERIES_COLORS.length], dash: n > 0 };
   });
+}
+
+/**
+ * The final target mIoU (%) of each run against its seed, one series of markers per group (the ablation's presets
+ * side by side), read from each run's eval/final.json; null when no run has a seed and a final evaluation.
+ */
+export function finalMiouChart(runs: { name: string; dir: string; group?: string; seed?: number }[]): ChartSpec | null {
+  const styles = groupStyles(runs);
+  const bySeries = new Map<string, ChartSeries>();
+  runs.forEach((r, i) => {
+    const file = join(r.dir, 'eval', 'final.json');
+    if (r.seed === undefined || !existsSync(file)) return;
+    const e = JSON.parse(readFileSync(file, 'utf8')) as { miou: number | null; miouPresent?: number | null };
+    const v = e.miouPresent ?? e.miou;
+    if (typeof v !== 'number') return;
+    const name = r.group ?? r.name;
+    if (!bySeries.has(name)) bySeries.set(name, { name, points: [], color: styles[i].color, markers: true });
+    bySeries.get(name)?.points.push([r.seed, 100 * v]);
+  });
+  if (!bySeries.size) return null;
+  return {
+    id: 'chart-final-miou',
+    title: 'Final target mIoU per seed',
+    xLabel: 'seed',
+    yLabel: 'mIoU (%)',
+    series: [...bySeries.values()],
+  };
+}
+
+/** Charts with one series per run: each loss term, the domain accuracy, validation mIoU where logged. */
+export function overlayCharts(runs: OverlayRun[]): ChartSpec[] {
+  const styles = groupStyles(runs);
   const steps = Math.max(0, ...runs.map((r) => r.metrics.length));
   const smoothing = steps >= 50 ? 0.6 : 0;
   const charts: ChartSpec[] = [];
@@ -391,13 +423,20 @@ export function writeDemoReport(outDir: string, o: DemoReportOptions): void {
  */
 export function writeMultiRunReport(
   outDir: string,
-  o: { title: string; markdown: string; runs: { name: string; dir: string; group?: string }[]; engine?: EngineInfo },
+  o: {
+    title: string;
+    markdown: string;
+    /** The runs; `group` (e.g. the preset) picks the colour, `seed` places the run on the final-mIoU chart. */
+    runs: { name: string; dir: string; group?: string; seed?: number }[];
+    engine?: EngineInfo;
+  },
 ): string {
   const runs = o.runs.map((r) => ({
     ...r,
     metrics: readMetrics(join(r.dir, 'metrics.jsonl')).filter((m) => m.loss_total !== undefined),
   }));
-  const charts = overlayCharts(runs);
+  const final = finalMiouChart(runs);
+  const charts = [...(final ? [final] : []), ...overlayCharts(runs)];
   const summary = (marked.parse(o.markdown, { async: false, gfm: true }) as string).replace(
     /<th([ >])/g,
     '<th scope="col"$1',
@@ -412,7 +451,7 @@ export function writeMultiRunReport(
     .join('');
   const body = [
     `<div class="md">${summary}</div>`,
-    chartsSection(charts, 'Training curves, all runs overlaid'),
+    chartsSection(charts, 'Final mIoU and training curves, all runs overlaid'),
     `<section aria-labelledby="sec-runs"><h2 id="sec-runs">Run reports</h2><ul>${links}</ul></section>`,
     environmentSection(o.engine),
   ].join('\n');
