@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { benchSynthCity, type SynthCityBench } from './bench.js';
 import { checkReportInChromium, TEST_OUTPUT } from './report-check.js';
+import { readEvents } from './tfevents.js';
 
 // `road bench synthcity --quick` (1 seed, 3 presets, wasm): its report.html overlays the presets on one chart per loss
 // term and links each run's report; opened in headless Chromium.
@@ -57,6 +58,17 @@ describe('road bench synthcity --quick: report.html', () => {
       'spt seed 1',
       'road seed 1',
     ]);
+
+    // TensorBoard event files on wasm too: each run folder has one, with every step's loss_total
+    for (const p of ['source-only', 'spt', 'road']) {
+      const run = join(dir, 'bench', 'seed-1', p);
+      const files = readdirSync(run).filter((f) => f.startsWith('events.out.tfevents.'));
+      expect(files.length, p).toBe(1);
+      const steps = readEvents(join(run, files[0])).flatMap((e) =>
+        (e.scalars ?? []).filter((v) => v.tag === 'loss_total').map(() => e.step),
+      );
+      expect(steps, p).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    }
 
     const c = await checkReportInChromium(path, join(TEST_OUTPUT, 'bench', 'bench-synthcity-report.png'));
     expect(c.errors).toEqual([]);
