@@ -82,7 +82,9 @@ describe('report.html in headless Chromium', () => {
     expect(sm.smoothed[1]).toBeCloseTo((0.09 * total[0] + 0.1 * total[1]) / 0.19, 12);
     // the hovered value is the run's loss_total at the hovered step (4 significant digits)
     const at = rows.find((r) => r.step === Number(c.hovered['chart-losses'].x));
-    expect(Number(c.hovered['chart-losses'].value)).toBeCloseTo(Number((at?.loss_total as number).toPrecision(4)), 10);
+    expect(typeof at?.loss_total).toBe('number');
+    const hoveredLoss = Number(Number(at?.loss_total).toPrecision(4));
+    expect(Number(c.hovered['chart-losses'].value)).toBeCloseTo(hoveredLoss, 10);
     // log switch: on at first (losses), off after one click, on after another
     expect(c.logToggle['chart-losses']).toEqual([1, 3]);
     expect(c.headings).toEqual([
