@@ -17,6 +17,16 @@ export default defineConfig({
         },
       })),
       {
+        // Browser-facing checks: the library packages bundled for a page.
+        test: {
+          name: 'browser',
+          root: 'test/browser',
+          include: ['**/*.test.ts'],
+          testTimeout: 120_000,
+          pool: 'forks' as const,
+        },
+      },
+      {
         test: {
           name: 'trainer',
           root: 'apps/trainer',
