@@ -27,6 +27,18 @@ export default defineConfig({
         },
       },
       {
+        // The built playground (apps/playground/dist) in headless Chromium.
+        test: {
+          name: 'playground',
+          root: 'apps/playground',
+          include: ['test/**/*.test.ts'],
+          setupFiles: ['../../test/setup-tf.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          pool: 'forks' as const,
+        },
+      },
+      {
         test: {
           name: 'trainer',
           root: 'apps/trainer',

@@ -16,20 +16,36 @@ import type { Options } from 'tsup';
 const BUILTIN =
   /^(node:)?(fs|fs\/promises|path|os|module|url|util|zlib|worker_threads|child_process|crypto|stream|events|buffer)$/;
 
-function stubSource(moduleName: string, packageName: string): string {
-  return `"use strict";
-const message = (what) => new Error(${JSON.stringify(packageName)} + ": " + what + " needs Node ('" + ${JSON.stringify(moduleName)} + "' is not available in a browser); this function runs in Node only");
-const stub = new Proxy(function () {}, {
-  apply() { throw message("'" + ${JSON.stringify(moduleName)} + "'"); },
-  construct() { throw message("'" + ${JSON.stringify(moduleName)} + "'"); },
-  get(_target, prop) {
-    if (typeof prop !== "string" || prop === "__esModule" || prop === "then") return undefined;
-    if (prop === "default") return stub;
-    return function () { throw message(prop); };
-  },
-});
-module.exports = stub;
-`;
+/** Reserved words that cannot be export names of the generated stub. */
+const RESERVED = new Set(['default', 'delete', 'new', 'class', 'function', 'var', 'let', 'const', 'import', 'export']);
+
+/**
+ * An ES module standing in for a Node built-in (every name the real module exports) or a Node-only package (its
+ * default export): each export is callable and constructible, and any call throws one clear error naming it; property
+ * reads give nested stubs (`fs.promises.readFile`), so importing the module never throws, only using it does.
+ */
+async function stubSource(moduleName: string, packageName: string): Promise<string> {
+  const builtin = BUILTIN.test(moduleName);
+  let names: string[] = [];
+  if (builtin) {
+    const real = (await import(moduleName.startsWith('node:') ? moduleName : `node:${moduleName}`)) as object;
+    names = Object.keys(real).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && !RESERVED.has(n));
+  }
+  const lines = [
+    'const stub = (what) => {',
+    `  const fail = () => new Error(${JSON.stringify(`${packageName}: `)} + what + ${JSON.stringify(
+      ` needs Node ('${moduleName}' is not available in a browser): this function runs in Node only`,
+    )});`,
+    '  return new Proxy(function () {}, {',
+    '    apply() { throw fail(); },',
+    '    construct() { throw fail(); },',
+    "    get(_t, prop) { return typeof prop === 'string' && prop !== 'then' && prop !== 'prototype' ? stub(what + '.' + prop) : undefined; },",
+    '  });',
+    '};',
+    `export default stub(${JSON.stringify(builtin ? moduleName : `${moduleName} (default export)`)});`,
+    ...names.map((n) => `export const ${n} = stub(${JSON.stringify(n)});`),
+  ];
+  return lines.join('\n');
 }
 
 /** esbuild plugin: swaps `replace`d modules for their `.browser.ts` counterparts and stubs Node built-ins. */
@@ -54,8 +70,8 @@ export function browserPlugin(packageName: string, options: { replace?: string[]
         }
         return undefined;
       });
-      build.onLoad({ filter: /.*/, namespace: 'road-node-stub' }, (args) => ({
-        contents: stubSource(args.path, packageName),
+      build.onLoad({ filter: /.*/, namespace: 'road-node-stub' }, async (args) => ({
+        contents: await stubSource(args.path, packageName),
         loader: 'js',
         resolveDir: dirname(join(process.cwd(), 'package.json')),
       }));
