@@ -5,7 +5,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import { describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium';
 
 const root = join(import.meta.dirname, '..', '..');
 /** @road/native is the Node addon itself (a C++ module): it has no browser build by design. */
@@ -15,6 +17,9 @@ const NODE_ONLY_DEPENDENCIES = ['sharp', 'webgpu', 'worker_threads', '@road/nati
 const libraries = readdirSync(join(root, 'packages'))
   .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) }))
   .filter(({ pkg }) => !pkg.private && !NODE_ONLY_PACKAGES.has(pkg.name));
+
+/** The app that depends on every library package: bare `@road/*` names resolve from there. */
+const resolveDir = join(root, 'apps', 'trainer');
 
 /** Records every import of a Node built-in or Node-only package, with the file that imports it. */
 function nodeImportSpy(found: string[]): Plugin {
@@ -32,9 +37,6 @@ function nodeImportSpy(found: string[]): Plugin {
     },
   };
 }
-
-/** The app that depends on every library package: bare `@road/*` names resolve from there. */
-const resolveDir = join(root, 'apps', 'trainer');
 
 /** The public names of the browser build (what a bundler resolves `name` to in a page). */
 async function browserExportNames(name: string): Promise<string[]> {
@@ -59,6 +61,61 @@ async function nodeExportNames(dir: string, pkg: { exports: Record<string, unkno
   const mod = await import(join(root, 'packages', dir, file));
   return Object.keys(mod).sort();
 }
+
+/** Every library package imported in a real page (tfjs bundled too): no import-time use of a Node stand-in. */
+describe('library packages imported in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('each package imports, and a Node-only function fails with one clear error', async () => {
+    const names = libraries.map((l) => l.pkg.name as string);
+    const imports = names.map((n, i) => `import * as m${i} from '${n}';`).join('\n');
+    const r = await build({
+      stdin: {
+        contents: `${imports}
+const exportsOf = { ${names.map((n, i) => `'${n}': Object.keys(m${i}).length`).join(', ')} };
+let nodeOnly = 'did not throw';
+try { await m${names.indexOf('@road/datasets')}.readRgb('photo.png'); } catch (e) { nodeOnly = e.message; }
+window.result = { exportsOf, nodeOnly };`,
+        resolveDir,
+        loader: 'js',
+      },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.setContent('<!doctype html><title>import check</title>');
+    await page.addScriptTag({ content: r.outputFiles[0].text, type: 'module' });
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result != null, null, {
+      timeout: 60_000,
+    });
+    const result = (await page.evaluate(() => (window as unknown as { result: unknown }).result)) as {
+      exportsOf: Record<string, number>;
+      nodeOnly: string;
+    };
+    await page.close();
+    expect(errors).toEqual([]);
+    for (const n of names) expect(result.exportsOf[n], n).toBeGreaterThan(0);
+    // the file's name and what is missing, e.g. "photo.png: cannot read file (@road/datasets: readFile needs Node
+    // ('node:fs/promises' is not available in a browser) ...)"
+    expect(result.nodeOnly).toMatch(
+      /^photo\.png: cannot read file \(@road\/datasets: readFile needs Node \('node:fs\/promises' is not available in a browser\)/,
+    );
+  });
+});
 
 describe('library packages in a browser bundle', () => {
   it('finds the library packages', () => {
