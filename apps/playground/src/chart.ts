@@ -18,7 +18,7 @@ export function drawChart(canvas: HTMLCanvasElement, series: Series[], options: 
   ctx.fillRect(0, 0, w, h);
   const all = series.flatMap((s) => s.points);
   const xMax = Math.max(1, ...all.map((p) => p[0]));
-  const yMax = options.yMax ?? Math.max(1e-6, ...all.map((p) => p[1])) * 1.05;
+  const yMax = options.yMax ?? (all.length > 0 ? Math.max(1e-6, ...all.map((p) => p[1])) * 1.05 : 1);
   const X = (x: number) => pad.l + (x / xMax) * (w - pad.l - pad.r);
   const Y = (y: number) => h - pad.b - (Math.min(y, yMax) / yMax) * (h - pad.t - pad.b);
   ctx.strokeStyle = '#d0d7de';

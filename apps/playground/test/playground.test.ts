@@ -155,9 +155,13 @@ describe('playground in Chromium', () => {
       order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
     }
     expect(order).toEqual(['segment-model', 'segment-demo', 'segment-image', 'segment-sample', 'segment-drop']);
-    // no horizontal scrolling at 375 px
+    // no horizontal scrolling at 375 px, on either tab
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(OUT, 'phone-segment-tab.png'), fullPage: true });
+    await page.click('#tab-adapt');
+    expect(await page.isVisible('#panel-adapt')).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: join(OUT, 'phone-adapt-tab.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });
