@@ -17,6 +17,28 @@ export default defineConfig({
         },
       })),
       {
+        // Browser-facing checks: the library packages bundled for a page.
+        test: {
+          name: 'browser',
+          root: 'test/browser',
+          include: ['**/*.test.ts'],
+          testTimeout: 120_000,
+          pool: 'forks' as const,
+        },
+      },
+      {
+        // The built playground (apps/playground/dist) in headless Chromium.
+        test: {
+          name: 'playground',
+          root: 'apps/playground',
+          include: ['test/**/*.test.ts'],
+          setupFiles: ['../../test/setup-tf.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          pool: 'forks' as const,
+        },
+      },
+      {
         test: {
           name: 'trainer',
           root: 'apps/trainer',

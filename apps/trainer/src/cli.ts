@@ -168,6 +168,22 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('export <run>')
+    .description(
+      "a run's newest checkpoint for the web (--web): a tfjs layers model (model.json + weight shards) and road-web.json (class names, palette, normalisation)",
+    )
+    .option('--web', 'tfjs layers model for a web page (the only format so far)')
+    .option('--out <dir>', 'output folder (default RUN/web)')
+    .action(async (run: string, o) => {
+      if (!o.web) throw new RoadError('export: choose a format: --web', EXIT.badInput);
+      const { ensureEngine } = await import('./engine.js');
+      const { exportWeb } = await import('./export-web.js');
+      await ensureEngine('cpu', () => {});
+      const r = await exportWeb({ run, out: o.out, log });
+      process.stdout.write(`${r.files.length} files written to ${r.dir}\n`);
+    });
+
+  program
     .command('demo')
     .description(
       'SynthCity: train source-only and road, evaluate both on target-val, print the table, write the report',

@@ -21,6 +21,9 @@ export function shortReason(name: BackendName, reason: string): string {
     return 'CUDA libraries not found';
   if (/found no CUDA GPU/.test(reason)) return 'no CUDA GPU';
   if (/is the CPU package/.test(reason)) return 'only the CPU package loaded';
+  if (/navigator\.gpu is missing/.test(reason)) return 'no WebGPU in this browser';
+  if (/Node has no WebGL/.test(reason)) return 'browser only';
+  if (/needs Node \(tfjs-node\)/.test(reason)) return 'Node only';
   if (name === 'webgpu') {
     if (/only a software (WebGPU )?adapter/.test(reason)) return 'software adapter only';
     if (/no WebGPU (GPU )?adapter|not probed/.test(reason)) return 'no GPU adapter';
@@ -81,6 +84,8 @@ export function howToGet(name: BackendName, reason = ''): string {
         "(Linux: the Vulkan loader libvulkan1 and the GPU vendor's Vulkan driver). Without a GPU, ROAD_WEBGPU=software " +
         "opts in to Mesa's software renderer (slower than wasm; for testing)."
       );
+    case 'webgl':
+      return `In a browser with WebGL 2: npm install ${spec('@tensorflow/tfjs-backend-webgl')} and bundle it with the page.`;
     case 'wasm':
       return `npm install ${spec('@tensorflow/tfjs-backend-wasm')} (a dependency of @road/backend: normally present).`;
     case 'cpu':

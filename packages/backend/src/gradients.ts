@@ -103,7 +103,8 @@ const ZERO_GRADIENT_KERNELS: Record<string, string[]> = {
   LogicalNot: ['x'],
 };
 
-function registerZeroGradients(): string[] {
+/** Registers the zero gradient of the kernels in ZERO_GRADIENT_KERNELS that have none; returns those it added. */
+export function registerZeroGradients(): string[] {
   const added: string[] = [];
   for (const [kernelName, inputs] of Object.entries(ZERO_GRADIENT_KERNELS)) {
     if (tf.getGradient(kernelName) != null) continue;

@@ -3,6 +3,14 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  activateTfBackend,
+  BACKEND_ORDER,
+  type BackendName,
+  BROWSER_BACKEND_ORDER,
+  reasonOf,
+  TF_BACKEND_NAME,
+} from './loaders-common.js';
+import {
   type DawnChoice,
   type DawnModule,
   describeAdapter,
@@ -15,72 +23,9 @@ import {
   type WebgpuOptions,
 } from './webgpu/dawn.js';
 
-/** The engines road can run on, fastest first. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-
-/** The order {@link initBackend} tries when not told otherwise. */
-export const BACKEND_ORDER: readonly BackendName[] = Object.freeze([
-  'tensorflow-gpu',
-  'tensorflow',
-  'webgpu',
-  'wasm',
-  'cpu',
-]);
-
-/** The tfjs-core backend name behind each road backend name (both TensorFlow packages register 'tensorflow'). */
-export const TF_BACKEND_NAME: Readonly<Record<BackendName, string>> = Object.freeze({
-  'tensorflow-gpu': 'tensorflow',
-  tensorflow: 'tensorflow',
-  webgpu: 'webgpu',
-  wasm: 'wasm',
-  cpu: 'cpu',
-});
-
-/** Priorities the tfjs packages register their backends with (kept when we re-register a factory). */
-const PRIORITY: Record<string, number> = { tensorflow: 3, webgpu: 3, wasm: 2, cpu: 1 };
-
-/** One line out of an error (multi-line native-addon messages included). */
-export function reasonOf(e: unknown): string {
-  const text = e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e);
-  return (text ?? String(e)).replace(/\s+/g, ' ').trim();
-}
+export { activateTfBackend, BACKEND_ORDER, type BackendName, BROWSER_BACKEND_ORDER, reasonOf, TF_BACKEND_NAME };
 
 const nodeRequire = (): NodeJS.Require => createRequire(import.meta.url);
-
-/**
- * Initialises the tfjs backend `tfName` and makes it the engine's backend; throws with the factory's
- * own error when initialisation fails (tfjs only logs it and returns false). Uses only public
- * tfjs-core calls: the factory is re-registered wrapped in a function that records its error.
- */
-export async function activateTfBackend(tfName: string): Promise<void> {
-  if (tf.findBackend(tfName) != null) {
-    if (!(await tf.setBackend(tfName))) throw new Error(`tf.setBackend('${tfName}') returned false`);
-    return;
-  }
-  const factory = tf.findBackendFactory(tfName);
-  if (factory == null) throw new Error(`no '${tfName}' backend is registered with tfjs-core ${tf.version_core}`);
-  let failure: unknown;
-  tf.removeBackend(tfName);
-  tf.registerBackend(
-    tfName,
-    async () => {
-      try {
-        return await factory();
-      } catch (e) {
-        failure = e;
-        throw e;
-      }
-    },
-    PRIORITY[tfName] ?? 1,
-  );
-  if (!(await tf.setBackend(tfName))) {
-    throw new Error(
-      failure != null
-        ? `initialising '${tfName}' failed: ${reasonOf(failure)}`
-        : `tf.setBackend('${tfName}') returned false`,
-    );
-  }
-}
 
 /** Removes kernels a half-loaded tfjs-node package registered before its native addon failed to load. */
 function forgetHalfLoadedTensorflow(): void {
@@ -280,6 +225,9 @@ export const DEFAULT_LOADERS: Readonly<Record<BackendName, () => Promise<void>>>
   'tensorflow-gpu': loadTensorflowGpu,
   tensorflow: loadTensorflowCpu,
   webgpu: () => loadWebgpu(),
+  webgl: async () => {
+    throw new Error('webgl is a browser backend (@tensorflow/tfjs-backend-webgl): Node has no WebGL');
+  },
   wasm: loadWasm,
   cpu: loadCpu,
 });

@@ -15,7 +15,9 @@ import { promisify } from 'node:util';
 import { deflateSync, inflate, inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
-const inflateAsync = promisify(inflate) as (buf: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>;
+// Made on first use, not at import: the browser build's stand-in for node:util throws when called.
+const inflateAsync = (buf: Buffer, options: { maxOutputLength: number }): Promise<Buffer> =>
+  (promisify(inflate) as (b: Buffer, o: { maxOutputLength: number }) => Promise<Buffer>)(buf, options);
 
 /** Largest image (pixels) the PNG decoder accepts: 2^28, e.g. 16384 × 16384; datasets' images are far smaller. */
 export const MAX_PIXELS = 2 ** 28;

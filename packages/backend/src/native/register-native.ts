@@ -52,6 +52,8 @@ export type NativeLoader = () => { addon: NativeConvAddon | null; reason: string
 
 /** Loads `@road/native` (an optional dependency) without ever throwing. */
 export const loadRoadNative: NativeLoader = () => {
+  if (typeof process === 'undefined' || process.versions?.node == null)
+    return { addon: null, reason: 'native kernels need Node (a browser loads no native addon)' };
   if (process.env.ROAD_NATIVE === '0') return { addon: null, reason: 'disabled by ROAD_NATIVE=0' };
   let mod: { loadNative(): { addon: unknown; reason: string; path?: string } };
   try {

@@ -58,7 +58,7 @@ const SOFTWARE_FILES: ReadonlyArray<[pkg: string, file: string]> = [
   ['libegl1', 'libEGL.so.1'],
   ['libgles2', 'libGLESv2.so.2'],
   ['libegl-mesa0', 'libEGL_mesa.so.0'],
-  ['libgl1-mesa-dri', join('dri', 'swrast_dri.so')],
+  ['libgl1-mesa-dri', 'dri/swrast_dri.so'], // a plain string: no node:path call when the module loads (browser build)
 ];
 
 /**
