@@ -21,6 +21,7 @@ const reps = Number(args.reps ?? 10);
 const log = (l) => process.stderr.write(`[step-phases] ${l}\n`);
 const trainer = await import(join(ROOT, 'apps/trainer/dist/index.js'));
 const backendPkg = await import(join(ROOT, 'packages/backend/dist/index.js'));
+const backendTesting = await import(join(ROOT, 'packages/backend/dist/testing.js'));
 const distill = await import(join(ROOT, 'packages/distill/dist/index.js'));
 const dann = await import(join(ROOT, 'packages/dann/dist/index.js'));
 const {
@@ -100,7 +101,7 @@ const gatherSpatial = new dann.SpatialAwareAdaptation({
   classifier: (r) => parts.spatial.classifiers[r],
 });
 wrap(gatherSpatial, 'loss', 'spatial');
-const ceKernel = tf.getKernel(backendPkg.SOFTMAX_CE_KERNEL, tf.getBackend());
+const ceKernel = tf.getKernel(backendTesting.SOFTMAX_CE_KERNEL, tf.getBackend());
 const stepBefore = createTrainStep(config, { ...parts, optimizer: stockAdam, spatial: gatherSpatial });
 const stepStock = async (b, i) => {
   if (ceKernel) tf.unregisterKernel(ceKernel.kernelName, ceKernel.backendName);
