@@ -39,7 +39,6 @@ export { imageGridPng, lineChartSvg, writeRunReport } from './report.js';
 export { acquireRunLock, type RunLock, type RunLockInfo } from './run-lock.js';
 export { segmentationCrossEntropy } from './seg-loss.js';
 export {
-  type CropLike,
   createTrainStep,
   learningRateAt,
   progressOf,
