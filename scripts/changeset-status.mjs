@@ -21,7 +21,9 @@ for (const name of readdirSync(dir).filter((n) => n.endsWith('.md') && n !== 'RE
   if (lines.length === 0 || !lines.every((l) => /^"@road\/[a-z-]+": (major|minor|patch)$/.test(l))) bad.push(name);
 }
 if (bad.length > 0) {
-  console.error(`changeset status: no valid '"@road/<pkg>": major|minor|patch' front matter in .changeset/${bad.join(', ')}`);
+  console.error(
+    `changeset status: no valid '"@road/<pkg>": major|minor|patch' front matter in .changeset/${bad.join(', ')}`,
+  );
   process.exit(1);
 }
 const r = spawnSync(join(root, 'node_modules', '.bin', 'changeset'), args, { cwd: root, stdio: 'inherit' });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import * as api from './index';
+import * as api from './index.js';
 
 describe('public API', () => {
   it('exports the documented names', () => {

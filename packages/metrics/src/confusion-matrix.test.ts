@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfusionMatrix, type IntArray } from './confusion-matrix';
+import { ConfusionMatrix, type IntArray } from './confusion-matrix.js';
 
 const fixture = JSON.parse(
   readFileSync(fileURLToPath(new URL('../fixtures/confusion.json', import.meta.url)), 'utf8'),
