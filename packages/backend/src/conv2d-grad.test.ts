@@ -170,6 +170,23 @@ describe('Conv2D gradient with dilations on wasm + native kernels', () => {
 });
 
 describe('Conv2D gradient registration', () => {
+  it('rate 2, valid, 2×2 ones filter on the 4×4 ramp 1..16: dX all ones, dW = [14, 22, 46, 54] (hand sums)', async () => {
+    await tf.setBackend('cpu');
+    // y[oi, oj] = Σ_{u,v} x[oi + 2u, oj + 2v] for oi, oj ∈ {0, 1}; L = Σ y. Each x pixel feeds exactly one output, so
+    // dL/dx = 1; dL/dw[u, v] = Σ_{oi, oj} x[oi + 2u, oj + 2v]: (1+2+5+6, 3+4+7+8, 9+10+13+14, 11+12+15+16).
+    const x = tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+      [1, 4, 4, 1],
+    );
+    const w = tf.ones([2, 2, 1, 1]) as T4;
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.conv2d(a as T4, b as T4, 1, 'valid', 'NHWC', 2)),
+    )([x, w]);
+    expect(Array.from(dx.dataSync())).toEqual(new Array(16).fill(1));
+    expect(Array.from(dw.dataSync())).toEqual([14, 22, 46, 54]);
+    tf.dispose([x, w, dx, dw]);
+  });
+
   it('equals the spaceToBatchND / batchToSpaceND formulation (rate 2 and 3, same)', async () => {
     await tf.setBackend('cpu');
     for (const r of [2, 3]) {
