@@ -40,6 +40,13 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'bench',
+          root: 'bench',
+          include: ['lib/**/*.test.mjs'],
+        },
+      },
+      {
+        test: {
           name: 'trainer',
           root: 'apps/trainer',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
-// `pnpm bench`: side-by-side benchmarks of road against PyTorch (and numpy), one table, optional record in
-// BENCHMARKS.md. Every benchmark runs in its own child process (bench/node/*.mjs, bench/reference/*.py), one at a
-// time, so peak RSS is that benchmark's alone and nothing runs concurrently with a timing.
+// `pnpm bench`: side-by-side benchmarks of road against PyTorch (and numpy), one table, and a JSON record of the run in
+// bench/results/<date>-<commit>-<backend>-<name>.json (schema: bench/lib/record.mjs). Every benchmark runs in its own
+// child process (bench/node/*.mjs, bench/reference/*.py), one at a time, so peak RSS is that benchmark's alone and
+// nothing runs concurrently with a timing.
 //
 //   node bench/run.mjs [--quick] [--only road-step,vgg16-fcn,data,decode,confusion] [--backend wasm]
-//                      [--no-torch] [--write] [--verbose]
+//                      [--no-torch] [--no-record] [--verbose]
 //
-// Uses the packages' built dist (pnpm bench builds first; by hand: pnpm --filter @road/trainer... build).
+// Uses the packages' built dist through the workspace (pnpm bench builds first; by hand: pnpm build).
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, relative } from 'node:path';
 import { BENCH_DIR, cpuModel, gitCommit, loadAverage, nproc, PYTHON, parseArgs, ROOT } from './lib/common.mjs';
+import { checkRecord, recordFileName } from './lib/record.mjs';
 
 const BENCHES = ['road-step', 'vgg16-fcn', 'data', 'decode', 'confusion'];
 const ALIASES = {
@@ -27,7 +30,7 @@ const HELP = `usage: node bench/run.mjs [options]
   --only a,b           run only these: ${BENCHES.join(', ')}
   --backend NAME       tfjs backend for our side (auto | wasm | cpu | webgpu | tensorflow | tensorflow-gpu; default auto)
   --no-torch           skip the PyTorch reference steps
-  --write              append a dated record to BENCHMARKS.md (default: print only)
+  --no-record          print the table only (by default the run is also written to bench/results/ as JSON)
   --verbose            show the children's progress lines`;
 
 const args = parseArgs(process.argv.slice(2));
@@ -35,7 +38,7 @@ if (args.help || args.h) {
   console.log(HELP);
   process.exit(0);
 }
-const known = new Set(['quick', 'only', 'backend', 'no-torch', 'write', 'verbose', '_']);
+const known = new Set(['quick', 'only', 'backend', 'no-torch', 'no-record', 'write', 'verbose', '_']);
 for (const k of Object.keys(args)) {
   if (!known.has(k)) {
     console.error(`bench: unknown option --${k}\n${HELP}`);
@@ -84,6 +87,7 @@ const SMALL_VGG = [160, 320];
 const log = (l) => process.stderr.write(`bench: ${l}\n`);
 const started = new Date();
 const loadStart = loadAverage();
+const loadStartValues = loadavg();
 const t0 = performance.now();
 
 // ------------------------------------------------------------------------------------------------------------
@@ -230,6 +234,7 @@ if (want('confusion')) results.confusion = await node('confusion.mjs', ['--runs'
 
 const seconds = (performance.now() - t0) / 1000;
 const loadEnd = loadAverage();
+const loadEndValues = loadavg();
 
 // ------------------------------------------------------------------------------------------------------------
 // Table
@@ -364,7 +369,7 @@ if (want('decode')) {
   if (err(d) || d.skipped) row('decode 1024×512 pairs', 'error', err(d) ?? d.skipped, '', '', '');
   else
     for (const r of d.rows)
-      row('decode 1024×512 (datasets/bench/decode.mjs)', `${r.label}: images/s`, fmt(r.imagesPerSec, 1), '', '', '');
+      row('decode 1024×512 (bench/node/decode.mjs)', `${r.label}: images/s`, fmt(r.imagesPerSec, 1), '', '', '');
 }
 if (want('confusion')) {
   const c = results.confusion;
@@ -452,15 +457,35 @@ if (notesText) console.log(`\n${notesText}`);
 if (profile) console.log(`\n${profile}`);
 console.log(`\n${meta}`);
 
-if (args.write) {
-  const file = join(ROOT, 'BENCHMARKS.md');
-  if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n\n(records below)\n');
-  const title = `## ${started.toISOString().slice(0, 10)} · ${commit} · ${engineName}${quick ? ' · quick' : ''}`;
-  appendFileSync(
-    file,
-    `\n${title}\n\n${meta}\n\n${table}\n${notesText ? `\n${notesText}\n` : ''}${profile ? `\n${profile}\n` : ''}`,
-  );
-  log(`record appended to ${file}`);
+if (!args['no-record']) {
+  // A cell that is a plain number (1,234.5 included) becomes a number; everything else stays as shown.
+  const cell = (c) => {
+    const t = String(c ?? '');
+    return /^-?\d{1,3}(,\d{3})*(\.\d+)?$|^-?\d+(\.\d+)?$/.test(t) ? Number(t.replace(/,/g, '')) : t;
+  };
+  const round2 = (v) => Math.round(v * 100) / 100;
+  const record = {
+    schema: 1,
+    name: quick ? 'bench-quick' : 'bench',
+    command: `node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
+    date: started.toISOString(),
+    commit,
+    backend: `${engineName}${nativeInfo?.loaded ? '-native' : ''}`,
+    machine: { cpus: nproc(), model: cpuModel(), shared: true },
+    load: { start: loadStartValues.map(round2), end: loadEndValues.map(round2) },
+    wallSeconds: Math.round(seconds),
+    figures: { tables: [{ caption: null, columns: header, rows: rows.map((r) => r.map(cell)) }], results },
+    notes: [meta, notesText].filter(Boolean).join('\n'),
+  };
+  const dir = join(BENCH_DIR, 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = recordFileName(record);
+  let file = join(dir, `${base}.json`);
+  for (let k = 2; existsSync(file); k++) file = join(dir, `${base}-${k}.json`);
+  const text = `${JSON.stringify(record, null, 2)}\n`;
+  checkRecord(text, relative(ROOT, file));
+  writeFileSync(file, text);
+  log(`record written to ${relative(ROOT, file)}`);
 }
 const failed = Object.values(results).some((r) => r?.error && !String(r.error).startsWith('skipped'));
 process.exitCode = failed ? 1 : 0;

@@ -23,6 +23,7 @@ await build({
   // Only Dawn's addon stays outside; backends road never loads on the device are not bundled.
   external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm', 'mnist'],
   alias: {
+    '@road/backend/testing': join(root, 'packages', 'backend', 'src', 'testing.ts'),
     '@road/backend': src('packages/backend'),
     '@road/backbone': src('packages/backbone'),
     '@road/distill': src('packages/distill'),

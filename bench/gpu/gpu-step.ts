@@ -26,14 +26,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countFlops } from '@road/backbone';
 import {
-  conv2dBackpropFilterWebgpu,
-  conv2dBackpropInputWebgpu,
   describeAdapter,
   initBackend,
   registerWebgpuKernels,
   shippedWebgpuKernel,
   unregisterWebgpuKernels,
 } from '@road/backend';
+import { conv2dBackpropFilterWebgpu, conv2dBackpropInputWebgpu } from '@road/backend/testing';
 import {
   buildNet,
   buildParts,

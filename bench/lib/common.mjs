@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -77,5 +77,3 @@ export function loadAverage() {
     .map((v) => v.toFixed(2))
     .join(' ');
 }
-
-export const distPath = (...parts) => join(ROOT, ...parts);

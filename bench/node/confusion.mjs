@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_DIR, emit, median, PYTHON, parseArgs, ROOT } from '../lib/common.mjs';
+import { BENCH_DIR, emit, median, PYTHON, parseArgs } from '../lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const runs = Math.max(1, Number(args.runs ?? 9));
-const { ConfusionMatrix } = await import(join(ROOT, 'packages/metrics/dist/index.js'));
+const { ConfusionMatrix } = await import('@road/metrics');
 const W = 2048;
 const H = 1024;
 const N = 19;

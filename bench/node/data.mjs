@@ -1,19 +1,13 @@
-// Data-pipeline throughput: SynthCity through @road/datasets' createBatchIterator, as the trainer's default
-// config uses it (demo: 160×80 images, batch 4, random 64×128 crops, flips, ImageNet normalisation), with the
-// work in the main thread (workers 0, the trainer's default) and on one worker thread; and at 1024×512 (whole
-// images, batch 2). images/s = images yielded (tensors made) per second over a pass of batches, median of passes after one warm-up batch.
-//   node bench/node/data.mjs [--batches 20] [--big-batches 4] [--passes 3] [--backend auto]
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { emit, median, parseArgs, ROOT } from '../lib/common.mjs';
+import { emit, median, parseArgs } from '../lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const batches = Math.max(2, Number(args.batches ?? 20));
 const bigBatches = Math.max(1, Number(args['big-batches'] ?? 4));
 const PASSES = Math.max(1, Number(args.passes ?? 3));
 const log = (l) => process.stderr.write(`[data] ${l}\n`);
-const { createBatchIterator } = await import(join(ROOT, 'packages/datasets/dist/index.js'));
-const { initBackend } = await import(join(ROOT, 'packages/backend/dist/index.js'));
+const { createBatchIterator } = await import('@road/datasets');
+const { initBackend } = await import('@road/backend');
 const engine = await initBackend(args.backend && args.backend !== 'auto' ? { prefer: args.backend } : {});
 
 async function rate(label, spec, options, n) {

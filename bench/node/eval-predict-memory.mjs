@@ -9,15 +9,15 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseArgs, ROOT } from '../lib/common.mjs';
+import { parseArgs } from '../lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const passes = Number(args.passes ?? 3);
 const images = Number(args.images ?? 1000);
 const backend = args.backend ?? 'auto';
 const log = (l) => process.stderr.write(`[eval-predict-memory] ${l}\n`);
-const trainer = await import(join(ROOT, 'apps/trainer/dist/index.js'));
-const datasets = await import(join(ROOT, 'packages/datasets/dist/index.js'));
+const trainer = await import('@road/trainer');
+const datasets = await import('@road/datasets');
 const { loadConfig, trainRun, evaluateNet, loadNetFromCheckpoint, predictFolder, ensureEngine } = trainer;
 await ensureEngine(backend, () => {});
 

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseArgs, ROOT } from '../lib/common.mjs';
+import { parseArgs } from '../lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const steps = Number(args.steps ?? 2000);
@@ -17,7 +17,7 @@ const every = Number(args.every ?? 50);
 const warmup = Number(args.warmup ?? 200);
 const backend = args.backend ?? 'auto';
 const log = (l) => process.stderr.write(`[long-run] ${l}\n`);
-const { cachedTeacher, demoConfig, DEMO_RECIPE, trainRun } = await import(join(ROOT, 'apps/trainer/dist/index.js'));
+const { cachedTeacher, demoConfig, DEMO_RECIPE, trainRun } = await import('@road/trainer');
 
 const out = mkdtempSync(join(tmpdir(), 'road-long-run-'));
 const teacher = await cachedTeacher(join(out, 'teacher'), {

@@ -14,15 +14,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { median, parseArgs, ROOT } from '../lib/common.mjs';
+import { median, parseArgs } from '../lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const reps = Number(args.reps ?? 10);
 const log = (l) => process.stderr.write(`[step-phases] ${l}\n`);
-const trainer = await import(join(ROOT, 'apps/trainer/dist/index.js'));
-const backendPkg = await import(join(ROOT, 'packages/backend/dist/index.js'));
-const distill = await import(join(ROOT, 'packages/distill/dist/index.js'));
-const dann = await import(join(ROOT, 'packages/dann/dist/index.js'));
+const trainer = await import('@road/trainer');
+const backendPkg = await import('@road/backend');
+const backendTesting = await import('@road/backend/testing');
+const distill = await import('@road/distill');
+const dann = await import('@road/dann');
 const {
   ensureEngine,
   demoConfig,
@@ -100,7 +101,7 @@ const gatherSpatial = new dann.SpatialAwareAdaptation({
   classifier: (r) => parts.spatial.classifiers[r],
 });
 wrap(gatherSpatial, 'loss', 'spatial');
-const ceKernel = tf.getKernel(backendPkg.SOFTMAX_CE_KERNEL, tf.getBackend());
+const ceKernel = tf.getKernel(backendTesting.SOFTMAX_CE_KERNEL, tf.getBackend());
 const stepBefore = createTrainStep(config, { ...parts, optimizer: stockAdam, spatial: gatherSpatial });
 const stepStock = async (b, i) => {
   if (ceKernel) tf.unregisterKernel(ceKernel.kernelName, ceKernel.backendName);

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { emit, median, parseArgs, peakRssMiB, ROOT } from '../lib/common.mjs';
+import { emit, median, parseArgs, peakRssMiB } from '../lib/common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const netName = args.net ?? 'road-lite';
@@ -35,8 +35,8 @@ if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0))
   throw new Error(`train-step: --size must be HxW, got ${args.size}`);
 const log = (l) => process.stderr.write(`[train-step ${netName}] ${l}\n`);
 
-const trainer = await import(join(ROOT, 'apps/trainer/dist/index.js'));
-const { countFlops } = await import(join(ROOT, 'packages/backbone/dist/index.js'));
+const trainer = await import('@road/trainer');
+const { countFlops } = await import('@road/backbone');
 const {
   ensureEngine,
   demoConfig,

@@ -17,7 +17,7 @@ const external = [
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    entry: ['src/index.ts', 'src/testing.ts'],
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -1,15 +1,21 @@
 import { existsSync } from 'node:fs';
-import { createBatchIterator, type Dataset, type DatasetSpec, type IteratorState, openDataset } from '@road/datasets';
+import {
+  type Crop,
+  createBatchIterator,
+  type Dataset,
+  type DatasetSpec,
+  type IteratorState,
+  openDataset,
+} from '@road/datasets';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DatasetRef, TrainConfig } from './config.js';
 import { EXIT, RoadError } from './errors.js';
-import type { CropLike } from './train-step.js';
 
 /** A batch as the trainer uses it (tensors owned by the caller). */
 export interface Batch {
   images: tf.Tensor4D;
   labels?: tf.Tensor3D;
-  crops: CropLike[];
+  crops: Crop[];
   names: string[];
 }
 

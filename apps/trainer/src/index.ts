@@ -40,7 +40,6 @@ export { acquireRunLock, type RunLock, type RunLockInfo } from './run-lock.js';
 export { segmentationCrossEntropy } from './seg-loss.js';
 export { crc32c, maskCrc, readEvents, type ScalarWriter, type TfEvent, tfEventsWriter } from './tfevents.js';
 export {
-  type CropLike,
   createTrainStep,
   learningRateAt,
   progressOf,

@@ -6,16 +6,17 @@
 
 import { createSegmentationNet } from '@road/backbone';
 import { convDomainClassifier, SpatialAwareAdaptation } from '@road/dann';
+import type { Crop } from '@road/datasets';
 import { FrozenTeacher } from '@road/distill';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config.js';
-import { type CropLike, createTrainStep, type StepBatch } from './train-step.js';
+import { createTrainStep, type StepBatch } from './train-step.js';
 
 export const H = 16;
 export const W = 32;
 
 /** A crop of H×W at column `left` of a H×2W full image. */
-export const crop = (left: number, flipped = false): CropLike => ({
+export const crop = (left: number, flipped = false): Crop => ({
   top: 0,
   left,
   height: H,

@@ -1,21 +1,11 @@
 import { lowMemoryVariableGrads } from '@road/backend';
 import { dannLambda, dannLearningRate } from '@road/dann';
+import type { Crop } from '@road/datasets';
 import { targetGuidedDistillation } from '@road/distill';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
 import { segmentationCrossEntropy } from './seg-loss.js';
-
-/** Where a (possibly flipped) crop sits in its full image (the @road/datasets `Crop`). */
-export interface CropLike {
-  top: number;
-  left: number;
-  height: number;
-  width: number;
-  fullHeight: number;
-  fullWidth: number;
-  flipped?: boolean;
-}
 
 /** What the step needs from a segmentation net (structurally the @road/backbone net). */
 export interface StepNet {
@@ -36,8 +26,8 @@ export interface StepSpatial {
     target: tf.Tensor,
     options: {
       lambda: number;
-      sourceCrop?: CropLike[];
-      targetCrop?: CropLike[];
+      sourceCrop?: Crop[];
+      targetCrop?: Crop[];
       readStats?: boolean;
       accuracyTensor?: boolean;
     },
@@ -57,8 +47,8 @@ export interface TrainParts {
 
 /** One step's inputs: a labelled source batch and (for dst/spt) an unlabelled target batch. */
 export interface StepBatch {
-  source: { images: tf.Tensor4D; labels: tf.Tensor3D; crops: CropLike[] };
-  target?: { images: tf.Tensor4D; crops: CropLike[] };
+  source: { images: tf.Tensor4D; labels: tf.Tensor3D; crops: Crop[] };
+  target?: { images: tf.Tensor4D; crops: Crop[] };
 }
 
 /** Per-term losses and schedule values of one step (plain numbers). */

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { input, loadLayersModel, model } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
+// biome-ignore lint/correctness/useImportExtensions: a JSON file keeps its own extension
 import fixture from '../fixtures/atrous.json';
-import { expectNoLeak, memoryStore, relError } from '../test/helpers';
-import { AtrousConv2D, atrousConv2d, hasDilatedConv2dGradient } from './atrous-conv2d';
+import { expectNoLeak, memoryStore, relError } from '../test/helpers.js';
+import { AtrousConv2D, atrousConv2d, hasDilatedConv2dGradient } from './atrous-conv2d.js';
 
 describe('atrousConv2d', () => {
   // tf.conv2d computes dilated convolutions forward on the cpu backend (only its gradient refuses dilation > 1).

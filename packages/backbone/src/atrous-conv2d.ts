@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initializers, layers } from '@tensorflow/tfjs-layers';
-import { type InitializerName, makeInitializer } from './initializers';
+import { type InitializerName, makeInitializer } from './initializers.js';
 
 type Kwargs = Record<string, unknown>;
 type Shape = (number | null)[];

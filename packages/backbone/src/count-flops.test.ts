@@ -1,8 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { input, layers, model, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { AtrousConv2D } from './atrous-conv2d';
-import { countFlops } from './count-flops';
+import { AtrousConv2D } from './atrous-conv2d.js';
+import { countFlops } from './count-flops.js';
 
 describe('countFlops', () => {
   it('matches hand arithmetic on a 2-layer model (conv 3×3 valid, then dense)', () => {

@@ -1,5 +1,5 @@
 import { LayersModel, type layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { type ModelLike, modelOf } from './weights';
+import { type ModelLike, modelOf } from './weights.js';
 
 type Shape = (number | null)[];
 type Layer = layers.Layer;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { input, layers, loadLayersModel, model, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { nodeFileHandler, readArtifacts, resolveLoadSource, resolveSaveTarget } from './file-io';
+import { nodeFileHandler, readArtifacts, resolveLoadSource, resolveSaveTarget } from './file-io.js';
 
 describe('nodeFileHandler', () => {
   it('writes model.json + weights.bin that tf.loadLayersModel reads back (weights, metadata)', async () => {

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type LayersModel, loadLayersModel, model, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { expectNoLeak, memoryStore, relError } from '../test/helpers';
-import { netSuite } from '../test/net-suite';
-import { countFlops } from './count-flops';
-import { MdaMultiply, mdaTargets, UnfoldAttentionMaps } from './hydraplus';
-import { resizeBilinear } from './resize-bilinear';
-import { copyBackboneWeights, createBackbone, createSegmentationNet } from './segmentation-net';
+import { expectNoLeak, memoryStore, relError } from '../test/helpers.js';
+import { netSuite } from '../test/net-suite.js';
+import { countFlops } from './count-flops.js';
+import { MdaMultiply, mdaTargets, UnfoldAttentionMaps } from './hydraplus.js';
+import { resizeBilinear } from './resize-bilinear.js';
+import { copyBackboneWeights, createBackbone, createSegmentationNet } from './segmentation-net.js';
 
 describe('MdaMultiply', () => {
   it('multiplies each of the L maps onto every channel, folding maps into the batch (hand example)', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { NetBuilder } from './net-builder';
-import { resizeBilinear } from './resize-bilinear';
+import { NetBuilder } from './net-builder.js';
+import { resizeBilinear } from './resize-bilinear.js';
 
 type Kwargs = Record<string, unknown>;
 type Shape = (number | null)[];

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AtrousConv2D } from './atrous-conv2d';
-import { MdaMultiply, UnfoldAttentionMaps } from './hydraplus';
+import { AtrousConv2D } from './atrous-conv2d.js';
+import { MdaMultiply, UnfoldAttentionMaps } from './hydraplus.js';
 
 export {
   AtrousConv2D,
@@ -8,9 +8,9 @@ export {
   type AtrousMethod,
   atrousConv2d,
   hasDilatedConv2dGradient,
-} from './atrous-conv2d';
-export { countFlops, type FlopCount } from './count-flops';
-export { nodeFileHandler } from './file-io';
+} from './atrous-conv2d.js';
+export { countFlops, type FlopCount } from './count-flops.js';
+export { nodeFileHandler } from './file-io.js';
 export {
   attachHydraPlus,
   type HydraPlusConfig,
@@ -19,15 +19,15 @@ export {
   type StageFn,
   UnfoldAttentionMaps,
   type UnfoldAttentionMapsArgs,
-} from './hydraplus';
-export type { InitializerName } from './initializers';
-export { importKerasWeights, type KerasNameMap, resnetName, vgg16Name } from './keras-import';
-export type { NetArchitecture, SegmentationNetFactory, SegmentationNetOptions } from './net-architecture';
-export { ATTENTIVE_BN_SUFFIX, type ConvSpec, NetBuilder } from './net-builder';
-export { DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT, dannDigits } from './nets/dann-digits';
-export { deeplabV2Resnet, RESNET_BLOCKS } from './nets/deeplabv2-resnet';
-export { roadLite } from './nets/road-lite';
-export { VGG16_BLOCKS, vgg16Fcn } from './nets/vgg16-fcn';
+} from './hydraplus.js';
+export type { InitializerName } from './initializers.js';
+export { importKerasWeights, type KerasNameMap, resnetName, vgg16Name } from './keras-import.js';
+export type { NetArchitecture, SegmentationNetFactory, SegmentationNetOptions } from './net-architecture.js';
+export { ATTENTIVE_BN_SUFFIX, type ConvSpec, NetBuilder } from './net-builder.js';
+export { DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT, dannDigits } from './nets/dann-digits.js';
+export { deeplabV2Resnet, RESNET_BLOCKS } from './nets/deeplabv2-resnet.js';
+export { roadLite } from './nets/road-lite.js';
+export { VGG16_BLOCKS, vgg16Fcn } from './nets/vgg16-fcn.js';
 export {
   CAFFE_BGR_MEAN,
   IMAGENET_RGB_MEAN,
@@ -36,9 +36,9 @@ export {
   type InputNormalization,
   kerasCaffePreprocess,
   normalizeInput,
-} from './preprocess';
-export { getSegmentationNetFactory, listSegmentationNets, registerSegmentationNet } from './registry';
-export { bilinearMatrix, type ResizeBilinearOptions, resizeBilinear } from './resize-bilinear';
+} from './preprocess.js';
+export { getSegmentationNetFactory, listSegmentationNets, registerSegmentationNet } from './registry.js';
+export { bilinearMatrix, type ResizeBilinearOptions, resizeBilinear } from './resize-bilinear.js';
 export {
   copyBackboneWeights,
   createBackbone,
@@ -46,9 +46,8 @@ export {
   loadSegmentationNet,
   METADATA_KEY,
   type SegmentationNet,
-} from './segmentation-net';
-export { copyWeightsByName, type ModelLike, type WeightCopyReport, weightedLayers } from './weights';
-export { readKerasH5 } from './weights/keras-h5';
+} from './segmentation-net.js';
+export { readKerasH5 } from './weights/keras-h5.js';
 export {
   formatLoadReport,
   type LoadPretrainedOptions,
@@ -57,7 +56,7 @@ export {
   normalizationForWeights,
   PretrainedLoadError,
   type PretrainedLoadReport,
-} from './weights/load-pretrained';
+} from './weights/load-pretrained.js';
 export {
   detectWeightMap,
   type MapRule,
@@ -65,17 +64,18 @@ export {
   type WeightMapName,
   type WeightNameMap,
   type WeightTransform,
-} from './weights/name-maps';
-export { parseWeightFile, readWeightFile } from './weights/read-weight-file';
-export { readSafetensors } from './weights/safetensors';
-export { readTorchLegacy, readTorchZip } from './weights/torch-file';
+} from './weights/name-maps.js';
+export { parseWeightFile, readWeightFile } from './weights/read-weight-file.js';
+export { readSafetensors } from './weights/safetensors.js';
+export { readTorchLegacy, readTorchZip } from './weights/torch-file.js';
 export {
   type RawTensor,
   type WeightDType,
   type WeightFile,
   WeightFileError,
   type WeightFileFormat,
-} from './weights/weight-file';
+} from './weights/weight-file.js';
+export { copyWeightsByName, type ModelLike, type WeightCopyReport, weightedLayers } from './weights.js';
 
 /**
  * Registers the custom layers (`AtrousConv2D`, `HydraPlusMdaMultiply`, `HydraPlusUnfoldMaps`) with tfjs

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { input, type LayersModel, layers, model, type SymbolicTensor, sequential } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { nodeFileHandler } from './file-io';
-import { importKerasWeights, resnetName, vgg16Name } from './keras-import';
-import { createSegmentationNet } from './segmentation-net';
+import { nodeFileHandler } from './file-io.js';
+import { importKerasWeights, resnetName, vgg16Name } from './keras-import.js';
+import { createSegmentationNet } from './segmentation-net.js';
 
 /**
  * A stand-in for Keras `VGG16(include_top=False)` converted to tfjs, built here independently of the package:

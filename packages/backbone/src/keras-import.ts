@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { LayersModel, loadLayersModel } from '@tensorflow/tfjs-layers';
-import { resolveLoadSource } from './file-io';
-import { copyWeightsByName, type ModelLike, modelOf, type WeightCopyReport } from './weights';
+import { resolveLoadSource } from './file-io.js';
+import { copyWeightsByName, type ModelLike, modelOf, type WeightCopyReport } from './weights.js';
 
 /** Layer-name translation applied to the Keras model's names before matching. */
 export type KerasNameMap = 'auto' | 'none' | 'vgg16' | 'resnet50';

@@ -1,7 +1,7 @@
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import type { StageFn } from './hydraplus';
-import type { InitializerName } from './initializers';
-import type { NetBuilder } from './net-builder';
+import type { StageFn } from './hydraplus.js';
+import type { InitializerName } from './initializers.js';
+import type { NetBuilder } from './net-builder.js';
 
 /** Options of {@link createSegmentationNet}. Net-specific keys are listed per net; any other key is an error. */
 export interface SegmentationNetOptions {

@@ -1,6 +1,6 @@
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { AtrousConv2D } from './atrous-conv2d';
-import { type InitializerName, layerSeed, makeInitializer } from './initializers';
+import { AtrousConv2D } from './atrous-conv2d.js';
+import { type InitializerName, layerSeed, makeInitializer } from './initializers.js';
 
 /** A tfjs-layers layer. */
 export type Layer = layers.Layer;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { expectNoLeak } from '../test/helpers';
-import { kerasCaffePreprocess, normalizeInput } from './preprocess';
+import { expectNoLeak } from '../test/helpers.js';
+import { kerasCaffePreprocess, normalizeInput } from './preprocess.js';
 
 describe('kerasCaffePreprocess', () => {
   it('swaps RGB to BGR and subtracts the ImageNet BGR mean (hand values)', () => {

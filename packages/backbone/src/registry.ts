@@ -1,8 +1,8 @@
-import type { SegmentationNetFactory } from './net-architecture';
-import { dannDigits } from './nets/dann-digits';
-import { deeplabV2Resnet } from './nets/deeplabv2-resnet';
-import { roadLite } from './nets/road-lite';
-import { vgg16Fcn } from './nets/vgg16-fcn';
+import type { SegmentationNetFactory } from './net-architecture.js';
+import { dannDigits } from './nets/dann-digits.js';
+import { deeplabV2Resnet } from './nets/deeplabv2-resnet.js';
+import { roadLite } from './nets/road-lite.js';
+import { vgg16Fcn } from './nets/vgg16-fcn.js';
 
 const registry = new Map<string, SegmentationNetFactory>();
 

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+// biome-ignore lint/correctness/useImportExtensions: a JSON file keeps its own extension
 import fixture from '../fixtures/resize.json';
-import { expectNoLeak, relError } from '../test/helpers';
-import { bilinearMatrix, resizeBilinear } from './resize-bilinear';
+import { expectNoLeak, relError } from '../test/helpers.js';
+import { bilinearMatrix, resizeBilinear } from './resize-bilinear.js';
 
 describe('bilinearMatrix', () => {
   it('half-pixel upsampling 2 → 4 by hand', () => {

@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { memoryStore, segLoss } from '../test/helpers';
-import { NetBuilder } from './net-builder';
-import { getSegmentationNetFactory, listSegmentationNets, registerSegmentationNet } from './registry';
+import { memoryStore, segLoss } from '../test/helpers.js';
+import { NetBuilder } from './net-builder.js';
+import { getSegmentationNetFactory, listSegmentationNets, registerSegmentationNet } from './registry.js';
 import {
   copyBackboneWeights,
   createBackbone,
   createSegmentationNet,
   loadSegmentationNet,
   type SegmentationNet,
-} from './segmentation-net';
+} from './segmentation-net.js';
 
 const tiny = { numClasses: 3, widthMultiplier: 0.25, seed: 1 };
 

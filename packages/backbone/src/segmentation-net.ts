@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { input, LayersModel, model, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { readArtifacts, resolveSaveTarget } from './file-io';
-import { attachHydraPlus } from './hydraplus';
-import type { NetArchitecture, SegmentationNetOptions } from './net-architecture';
-import { NetBuilder } from './net-builder';
-import { getSegmentationNetFactory } from './registry';
-import { resizeBilinear } from './resize-bilinear';
-import { copyWeightsByName, type ModelLike, modelOf, type WeightCopyReport } from './weights';
+import { readArtifacts, resolveSaveTarget } from './file-io.js';
+import { attachHydraPlus } from './hydraplus.js';
+import type { NetArchitecture, SegmentationNetOptions } from './net-architecture.js';
+import { NetBuilder } from './net-builder.js';
+import { getSegmentationNetFactory } from './registry.js';
+import { resizeBilinear } from './resize-bilinear.js';
+import { copyWeightsByName, type ModelLike, modelOf, type WeightCopyReport } from './weights.js';
 
 /** Key of the metadata stored in saved models (`userDefinedMetadata`). */
 export const METADATA_KEY = 'roadSegmentationNet';

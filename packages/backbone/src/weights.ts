@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LayersModel, type layers } from '@tensorflow/tfjs-layers';
-import { ATTENTIVE_BN_SUFFIX } from './net-builder';
+import { ATTENTIVE_BN_SUFFIX } from './net-builder.js';
 
 type Layer = layers.Layer;
 

@@ -1,7 +1,7 @@
 // Shared test helpers for @road/backbone (not exported by the package).
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import type { SegmentationNet } from '../src/segmentation-net';
+import type { SegmentationNet } from '../src/segmentation-net.js';
 
 /** max |a − e| / max |e|: the relative error used throughout the tests. */
 export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {

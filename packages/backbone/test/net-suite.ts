@@ -1,9 +1,9 @@
 // The properties every segmentation net must show, run as one describe block per net configuration.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SegmentationNetOptions } from '../src/net-architecture';
-import { createSegmentationNet, loadSegmentationNet, type SegmentationNet } from '../src/segmentation-net';
-import { labelsFor, memoryStore, type TrainRun, trainRun } from './helpers';
+import type { SegmentationNetOptions } from '../src/net-architecture.js';
+import { createSegmentationNet, loadSegmentationNet, type SegmentationNet } from '../src/segmentation-net.js';
+import { labelsFor, memoryStore, type TrainRun, trainRun } from './helpers.js';
 
 export interface NetSuiteCase {
   title: string;

@@ -4,13 +4,10 @@
 //   node packages/backend/bench/kernels.mjs [--n 8 --hw 64 --ci 64 --co 64 --k 3 --reps 5]
 // Prints GFLOP/s (2·MACs per second of useful work; zero-inserted MACs do not count), median of reps
 // after one warm-up run. Timings are wall clock of a synchronous wasm kernel plus a dataSync().
+
+import { initBackend, registerTrainingKernels, unregisterTrainingKernels } from '@road/backend';
+import { conv2dBackpropInputAsConv } from '@road/backend/testing';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  conv2dBackpropInputAsConv,
-  initBackend,
-  registerTrainingKernels,
-  unregisterTrainingKernels,
-} from '../dist/index.js';
 
 const args = {};
 process.argv.slice(2).forEach((a, i, all) => {

@@ -4,8 +4,9 @@
 // Usage (after `pnpm --filter @road/native build && pnpm --filter @road/backend build`):
 //   node packages/backend/bench/native-kernels.mjs [--reps 10] [--vgg]   (--vgg: the vgg16-fcn step's big shapes)
 // GFLOP/s = 2·MACs of the convolution / median wall time (one warm-up run, then --reps runs, dataSync each).
+
+import { initBackend, loadRoadNative, registerNativeKernels, unregisterNativeKernels } from '@road/backend';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, loadRoadNative, registerNativeKernels, unregisterNativeKernels } from '../dist/index.js';
 
 const argv = process.argv.slice(2);
 const REPS = Number(argv[argv.indexOf('--reps') + 1] || 10) || 10;

@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dilatedConv2dGradConfig } from './conv2d-grad.js';
+import { DILATED_CONV2D_GRADIENT, dilatedConv2dGradConfig } from './conv2d-grad.js';
 import { initBackend } from './init-backend.js';
 import { randomValues, relativeError } from './testing.js';
-import {
-  hasDilatedConv2dGradient,
-  registerTrainingGradients,
-  unregisterTrainingGradients,
-} from './training-gradients.js';
-import { atrousConv2d } from './training-kernels.js';
+import { registerTrainingGradients, unregisterTrainingGradients } from './training-gradients.js';
+import { atrousConv2dSpaceToBatch } from './training-kernels.js';
+
+/** Whether the registered Conv2D gradient carries our dilation marker (what @road/backbone's atrousConv2d reads). */
+const hasDilatedConv2dGradient = () =>
+  (tf.getGradient(tf.Conv2D) as { [DILATED_CONV2D_GRADIENT]?: boolean } | undefined)?.[DILATED_CONV2D_GRADIENT] ===
+  true;
 
 type T4 = tf.Tensor4D;
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -169,12 +170,29 @@ describe('Conv2D gradient with dilations on wasm + native kernels', () => {
 });
 
 describe('Conv2D gradient registration', () => {
+  it('rate 2, valid, 2×2 ones filter on the 4×4 ramp 1..16: dX all ones, dW = [14, 22, 46, 54] (hand sums)', async () => {
+    await tf.setBackend('cpu');
+    // y[oi, oj] = Σ_{u,v} x[oi + 2u, oj + 2v] for oi, oj ∈ {0, 1}; L = Σ y. Each x pixel feeds exactly one output, so
+    // dL/dx = 1; dL/dw[u, v] = Σ_{oi, oj} x[oi + 2u, oj + 2v]: (1+2+5+6, 3+4+7+8, 9+10+13+14, 11+12+15+16).
+    const x = tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+      [1, 4, 4, 1],
+    );
+    const w = tf.ones([2, 2, 1, 1]) as T4;
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.conv2d(a as T4, b as T4, 1, 'valid', 'NHWC', 2)),
+    )([x, w]);
+    expect(Array.from(dx.dataSync())).toEqual(new Array(16).fill(1));
+    expect(Array.from(dw.dataSync())).toEqual([14, 22, 46, 54]);
+    tf.dispose([x, w, dx, dw]);
+  });
+
   it('equals the spaceToBatchND / batchToSpaceND formulation (rate 2 and 3, same)', async () => {
     await tf.setBackend('cpu');
     for (const r of [2, 3]) {
       const c: Case = { h: 6 * r, w: 4 * r, k: [3, 3], d: [r, r], pad: 'same' };
       const ours = lossAndGrads(c, direct(c));
-      const s2b = lossAndGrads(c, (x, w) => atrousConv2d(x, w, r));
+      const s2b = lossAndGrads(c, (x, w) => atrousConv2dSpaceToBatch(x, w, r));
       expect(relativeError(ours.dx, s2b.dx)).toBeLessThan(1e-4);
       expect(relativeError(ours.dw, s2b.dw)).toBeLessThan(1e-4);
     }

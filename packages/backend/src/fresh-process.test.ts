@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without declarations
+// biome-ignore lint/correctness/useImportExtensions: a plain .mjs script file keeps its own extension
 import { bundleGradients } from '../scripts/bundle-gradients.mjs';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');

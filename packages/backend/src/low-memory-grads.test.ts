@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './init-backend.js';
 import { lowMemoryVariableGrads } from './low-memory-grads.js';
+import { softmaxCrossEntropyIgnore } from './softmax-cross-entropy.js';
 import { relativeError } from './testing.js';
-import { createTinySegNet, softmaxCrossEntropyIgnore, toySegmentationBatch } from './tiny-seg-net.js';
+import { createTinySegNet, toySegmentationBatch } from './tiny-seg-net.js';
 
 let isTest = true;
 beforeAll(async () => {

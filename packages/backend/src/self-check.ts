@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { currentBackendInfo, initBackend } from './init-backend.js';
 import type { BackendName } from './loaders.js';
-import { createTinySegNet, softmaxCrossEntropyIgnore, toySegmentationBatch } from './tiny-seg-net.js';
+import { softmaxCrossEntropyIgnore } from './softmax-cross-entropy.js';
+import { createTinySegNet, toySegmentationBatch } from './tiny-seg-net.js';
 
 /** Options of {@link runSelfCheck}. */
 export interface SelfCheckOptions {

@@ -1,5 +1,21 @@
-// Helpers shared by this package's tests and benchmarks (not part of the public API).
+// `@road/backend/testing`: fixtures and helpers for tests and benchmarks (a toy segmentation net and batch,
+// deterministic inputs, kernel runners) and the kernel formulations the benchmarks time against the shipped kernels.
+// Not the training API (that is `@road/backend`); names here may change between minor versions.
 import * as tf from '@tensorflow/tfjs-core';
+
+export { SOFTMAX_CE_KERNEL } from './fused/softmax-cross-entropy.js';
+export { createTinySegNet, type TinySegNet, toySegmentationBatch } from './tiny-seg-net.js';
+export {
+  missingKernels,
+  probeLossAndGrads,
+  type TrainingProbe,
+  trainingProbes,
+  trainingStepKernels,
+} from './training-kernels.js';
+export { conv2dBackpropFilterAsConv } from './wasm/conv2d-backprop-filter.js';
+export { conv2dBackpropInputAsConv } from './wasm/conv2d-backprop-input.js';
+export { conv2dBackpropFilterWebgpu } from './webgpu/conv2d-backprop-filter.js';
+export { conv2dBackpropInputWebgpu } from './webgpu/conv2d-backprop-input.js';
 
 /** Deterministic uniform(−1, 1) values (a 32-bit LCG), so every backend sees the same inputs. */
 export function randomValues(n: number, seed: number): Float32Array {

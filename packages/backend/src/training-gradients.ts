@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormGradConfig } from './batch-norm-grad.js';
-import { DILATED_CONV2D_GRADIENT, dilatedConv2dGradConfig } from './conv2d-grad.js';
+import { dilatedConv2dGradConfig } from './conv2d-grad.js';
 import { reluGradConfig } from './relu-grad.js';
 
 /** Gradients {@link registerTrainingGradients} replaces, with the factory of ours from tfjs's. */
@@ -58,13 +58,4 @@ export function trainingGradientNames(): string[] {
   return [...ours]
     .filter(([kernelName, config]) => tf.getGradient(kernelName) === config)
     .map(([kernelName]) => kernelName);
-}
-
-/**
- * Whether the registered `Conv2D` gradient differentiates dilated convolutions (ours carries the
- * {@link DILATED_CONV2D_GRADIENT} marker; tfjs 4.22's refuses dilation > 1).
- */
-export function hasDilatedConv2dGradient(): boolean {
-  const g = tf.getGradient(tf.Conv2D) as (tf.GradConfig & { [DILATED_CONV2D_GRADIENT]?: boolean }) | undefined;
-  return g?.[DILATED_CONV2D_GRADIENT] === true;
 }

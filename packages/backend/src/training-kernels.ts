@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxCrossEntropyIgnore } from './tiny-seg-net.js';
+import { softmaxCrossEntropyIgnore } from './softmax-cross-entropy.js';
 
 /** One piece of a ROAD training step, small enough to run on every backend in a test. */
 export interface TrainingProbe {
@@ -19,11 +19,12 @@ const readout = (y: tf.Tensor, seed: number) =>
   tf.sum(tf.mul(y, tf.randomUniform(y.shape, -1, 1, 'float32', seed))) as tf.Scalar;
 
 /**
- * Atrous (dilated) 3×3 conv the way tfjs can differentiate it: spaceToBatchND by the rate, a
+ * Atrous (dilated) 3×3 conv the way tfjs can differentiate it (the probe's own; the public op is @road/backbone's
+ * `atrousConv2d`): spaceToBatchND by the rate, a
  * 'valid' conv, batchToSpaceND back (tfjs conv2d gradients refuse dilation > 1). Input padded so
  * that the output keeps the input size (H, W divisible by rate).
  */
-export function atrousConv2d(x: T4, w: T4, rate: number): T4 {
+export function atrousConv2dSpaceToBatch(x: T4, w: T4, rate: number): T4 {
   const k = w.shape[0];
   const pad = (rate * (k - 1)) / 2;
   const s2b = tf.spaceToBatchND(
@@ -71,7 +72,7 @@ export function trainingProbes(): TrainingProbe[] {
     {
       name: 'atrous conv rate 2 (spaceToBatchND / batchToSpaceND)',
       inputs: { x, w: f([3, 3, 3, 4], 5) },
-      loss: (t) => readout(atrousConv2d(t.x as T4, t.w as T4, 2), 6),
+      loss: (t) => readout(atrousConv2dSpaceToBatch(t.x as T4, t.w as T4, 2), 6),
     },
     {
       name: 'dilated conv rate 2 same and rate 3 valid, direct (needs the Conv2D gradient initBackend registers)',

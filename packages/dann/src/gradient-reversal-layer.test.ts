@@ -1,7 +1,17 @@
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { GradientReversal, registerDannLayers } from './gradient-reversal-layer.js';
+
+describe('GradientReversal registration at import', () => {
+  it('is registered by loading the module (before any registerDannLayers call), a side effect package.json declares', () => {
+    const map = tf.serialization.SerializationMap.getMap().classNameMap;
+    expect(map.GradientReversal?.[0]).toBe(GradientReversal);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(pkg.sideEffects).toEqual(['./dist/index.js', './dist/index.cjs']);
+  });
+});
 
 describe('GradientReversal layer', () => {
   it('has a className, serialises lambda and round-trips through getConfig/fromConfig', () => {

@@ -4,8 +4,9 @@ import type { DomainClassifierLike } from './domain-classifier.js';
 import { gradientReversal, type LambdaSource, resolveLambda } from './gradient-reversal.js';
 
 /**
- * Where a crop sits in the full image it was cut from, in full-image pixels. Structurally identical to
- * `Crop` of @road/datasets (declared here so this package does not depend on it).
+ * Where a crop sits in the full image it was cut from, in full-image pixels: the shape this package reads. The crops
+ * themselves come from @road/datasets (its `Crop`, the home of the concept); this structural copy keeps @road/dann free
+ * of a dependency on the data package, and the trainer's `shared-contracts.test.ts` checks the two types are equal.
  */
 export interface Crop {
   top: number;

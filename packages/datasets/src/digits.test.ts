@@ -12,8 +12,8 @@ import {
   loadMnist,
   mnistMBlend,
   proceduralBackgrounds,
-} from './digits';
-import { writePng } from './image-io';
+} from './digits.js';
+import { writePng } from './image-io.js';
 
 /** A background of one constant colour: MNIST-M then has exactly two colours, bg and 255 - bg. */
 const flat = (rgb: [number, number, number], size = 64): BackgroundImage => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { DatasetError, decodePngChannel, encodePng, readLabelPng, readRgb } from './image-io';
-import { Rng } from './rng';
+import { DatasetError, decodePngChannel, encodePng, readLabelPng, readRgb } from './image-io.js';
+import { Rng } from './rng.js';
 
 // Seeded fuzzing of the image readers: every mutated file either decodes to an image consistent with its header
 // or fails with one DatasetError naming the file. Never another exception, a hang, or a huge allocation.

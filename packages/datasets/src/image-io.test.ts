@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatasetError, decodePngChannel, encodePng, readLabelPng, readRgb, writePng } from './image-io';
-import { tempDir } from './readers/make-fixtures';
+import { DatasetError, decodePngChannel, encodePng, readLabelPng, readRgb, writePng } from './image-io.js';
+import { tempDir } from './readers/make-fixtures.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -5,7 +5,7 @@ export {
   createBatchIterator,
   defaultWorkerUrl,
   type IteratorState,
-} from './batching';
+} from './batching.js';
 export {
   type BackgroundImage,
   DIGITS_BACKGROUND_CLASS,
@@ -18,7 +18,7 @@ export {
   loadMnist,
   mnistMBlend,
   proceduralBackgrounds,
-} from './digits';
+} from './digits.js';
 export {
   DatasetError,
   decodePngChannel,
@@ -31,7 +31,7 @@ export {
   readLabelPng,
   readRgb,
   writePng,
-} from './image-io';
+} from './image-io.js';
 // On-disk datasets: label maps, image I/O, readers, stats.
 export {
   applyLabelLut,
@@ -47,16 +47,16 @@ export {
   SYNTHIA_ID_TO_TRAIN_ID,
   trainIdLut,
   UnknownLabelIdError,
-} from './label-maps';
-export { openDataset } from './open-dataset';
-export { type CityscapesOptions, cityscapesDataset } from './readers/cityscapes';
-export { FOLDER_IMAGE_EXTENSIONS, type FolderOptions, folderDataset } from './readers/folder';
-export { type Gta5Options, gta5Dataset } from './readers/gta5';
-export { ON_DISK_KINDS, type OnDiskKind, type OpenOnDiskOptions, openOnDiskDataset } from './readers/open';
-export { type BadFile, OnDiskDataset, type OnDiskOptions, type SampleFiles } from './readers/shared';
-export { type SynthiaOptions, synthiaDataset } from './readers/synthia';
-export { deriveSeed, mix32, Rng, type RngState } from './rng';
-export { type DataStats, type DataStatsOptions, dataStats } from './stats';
+} from './label-maps.js';
+export { openDataset } from './open-dataset.js';
+export { type CityscapesOptions, cityscapesDataset } from './readers/cityscapes.js';
+export { FOLDER_IMAGE_EXTENSIONS, type FolderOptions, folderDataset } from './readers/folder.js';
+export { type Gta5Options, gta5Dataset } from './readers/gta5.js';
+export { ON_DISK_KINDS, type OnDiskKind, type OpenOnDiskOptions, openOnDiskDataset } from './readers/open.js';
+export { type BadFile, OnDiskDataset, type OnDiskOptions, type SampleFiles } from './readers/shared.js';
+export { type SynthiaOptions, synthiaDataset } from './readers/synthia.js';
+export { deriveSeed, mix32, Rng, type RngState } from './rng.js';
+export { type DataStats, type DataStatsOptions, dataStats } from './stats.js';
 export {
   renderSynthCity,
   SYNTHCITY_CLASSES,
@@ -64,8 +64,8 @@ export {
   type SynthCityOptions,
   type SynthCitySplit,
   synthCityDataset,
-} from './synthcity';
-export { renderSynthCityPreview, type SynthCityPreviewOptions } from './synthcity-preview';
+} from './synthcity.js';
+export { renderSynthCityPreview, type SynthCityPreviewOptions } from './synthcity-preview.js';
 export {
   augment,
   CAFFE_BGR_MEAN,
@@ -80,6 +80,6 @@ export {
   normalizeImage,
   resize,
   type TransformSpec,
-} from './transforms';
+} from './transforms.js';
 // In-memory part: seeded RNG, transforms, built-in benchmarks (SynthCity, Digits), openDataset, batching.
-export type { Crop, Dataset, DatasetSpec, Sample } from './types';
+export type { Crop, Dataset, DatasetSpec, Sample } from './types.js';

@@ -11,7 +11,7 @@ import {
   SYNTHIA_ID_TO_TRAIN_ID,
   trainIdLut,
   UnknownLabelIdError,
-} from './label-maps';
+} from './label-maps.js';
 
 describe('label maps', () => {
   it('Cityscapes ids -1..33 → 19 train ids, each train id exactly once, the rest 255', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDataset } from './open-dataset';
-import { makeFolder, tempDir } from './readers/make-fixtures';
+import { openDataset } from './open-dataset.js';
+import { makeFolder, tempDir } from './readers/make-fixtures.js';
 
 describe('openDataset', () => {
   let folder: { dir: string; cleanup: () => Promise<void> };

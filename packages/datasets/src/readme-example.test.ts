@@ -2,7 +2,7 @@
 import '@tensorflow/tfjs-backend-cpu'; // a tfjs backend for the batches' tensors (or @road/backend's initBackend())
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { createBatchIterator, cropToFull, synthCityDataset } from './index';
+import { createBatchIterator, cropToFull, synthCityDataset } from './index.js';
 
 it('README quick start runs', async () => {
   const before = tf.memory().numTensors;

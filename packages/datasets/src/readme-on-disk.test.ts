@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // Same code as the README "On-disk datasets" example, importing from the package entry.
-import { CITYSCAPES_CLASSES, dataStats, openOnDiskDataset } from './index';
-import { makeGta5, tempDir } from './readers/make-fixtures';
+import { CITYSCAPES_CLASSES, dataStats, openOnDiskDataset } from './index.js';
+import { makeGta5, tempDir } from './readers/make-fixtures.js';
 
 let root: string;
 let cleanup: () => Promise<void>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed, mix32, Rng } from './rng';
+import { deriveSeed, mix32, Rng } from './rng.js';
 
 describe('Rng (xoshiro128**)', () => {
   it('matches hand-computed outputs of the reference algorithm from state [1, 2, 3, 4]', () => {

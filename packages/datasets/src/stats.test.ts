@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DatasetError } from './image-io';
-import { dataStats } from './stats';
-import type { Dataset, Sample } from './types';
+import { DatasetError } from './image-io.js';
+import { dataStats } from './stats.js';
+import type { Dataset, Sample } from './types.js';
 
 /** In-memory dataset: sample i has a 2×2 label [i % 3, i % 3, 255, labels[i]] (or none when labels[i] < 0). */
 function memoryDataset(labels: number[], failAt = -1): Dataset {

@@ -2,9 +2,9 @@
  * Dataset statistics for checking a download (`road data stats`) and for tests: number of images and pixels per
  * train id.
  */
-import { DatasetError } from './image-io';
-import { type BadFile, OnDiskDataset, type OnDiskOptions, warn } from './readers/shared';
-import type { Dataset, Sample } from './types';
+import { DatasetError } from './image-io.js';
+import { type BadFile, OnDiskDataset, type OnDiskOptions, warn } from './readers/shared.js';
+import type { Dataset, Sample } from './types.js';
 
 /** Options of {@link dataStats}. */
 export interface DataStatsOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderSynthCity, SYNTHCITY_CLASSES, synthCityDataset } from './synthcity';
-import { renderSynthCityPreview } from './synthcity-preview';
+import { renderSynthCity, SYNTHCITY_CLASSES, synthCityDataset } from './synthcity.js';
+import { renderSynthCityPreview } from './synthcity-preview.js';
 
 const CLASS_IDS = Object.values(SYNTHCITY_CLASSES).sort((a, b) => a - b);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Rng } from './rng';
+import { Rng } from './rng.js';
 import {
   augment,
   crop,
@@ -10,8 +10,8 @@ import {
   horizontalFlip,
   normalizeImage,
   resize,
-} from './transforms';
-import type { Dataset, Sample } from './types';
+} from './transforms.js';
+import type { Dataset, Sample } from './types.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/resize.json', import.meta.url), 'utf8')) as {
   height: number;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfusionMatrix, type IntArray } from './confusion-matrix';
+import { ConfusionMatrix, type IntArray } from './confusion-matrix.js';
 
 const fixture = JSON.parse(
   readFileSync(fileURLToPath(new URL('../fixtures/confusion.json', import.meta.url)), 'utf8'),
@@ -171,6 +171,17 @@ describe('ConfusionMatrix', () => {
     expect(() => new ConfusionMatrix(3, { ignoreIndex: 1 })).toThrow(/valid class index/);
     // biome-ignore lint/suspicious/noExplicitAny: deliberately wrong input
     expect(() => new ConfusionMatrix(3).update([0] as any, [0] as any)).toThrow(/integer typed arrays/);
+  });
+
+  it('byte and generic paths both give the hand-counted matrix of a 6-pixel map', () => {
+    // (label, pred): (0,0) (1,1) (2,1) (2,2) (255, ignored) (1,0) → counts[label·3 + pred]
+    const pred = [0, 1, 1, 2, 2, 0];
+    const label = [0, 1, 2, 2, 255, 1];
+    const expected = [1, 0, 0, 1, 1, 0, 0, 1, 1];
+    const bytes = new ConfusionMatrix(3).update(Uint8Array.from(pred), Uint8Array.from(label));
+    const generic = new ConfusionMatrix(3).update(Uint16Array.from(pred), Uint16Array.from(label));
+    expect(Array.from(bytes.counts)).toEqual(expected);
+    expect(Array.from(generic.counts)).toEqual(expected);
   });
 
   it('byte and generic paths agree on a large random map with many classes', () => {

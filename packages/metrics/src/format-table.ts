@@ -1,5 +1,5 @@
-import type { IoUResult } from './confusion-matrix';
-import { miouOver } from './subsets';
+import type { IoUResult } from './confusion-matrix.js';
+import { miouOver } from './subsets.js';
 
 export interface FormatIoUTableOptions {
   /** Extra mean rows, e.g. `{ mIoU16: MIOU16_CLASSES, mIoU13: MIOU13_CLASSES }`. */

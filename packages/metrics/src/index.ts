@@ -4,7 +4,7 @@ export {
   type IntArray,
   type IoUResult,
   nanMean,
-} from './confusion-matrix';
-export { type FormatIoUTableOptions, formatIoUTable } from './format-table';
-export { MIOU13_CLASSES, MIOU16_CLASSES, MIOU19_CLASSES, miouOver } from './subsets';
-export { updateFromLogits, updateFromPredictions } from './tensor-update';
+} from './confusion-matrix.js';
+export { type FormatIoUTableOptions, formatIoUTable } from './format-table.js';
+export { MIOU13_CLASSES, MIOU16_CLASSES, MIOU19_CLASSES, miouOver } from './subsets.js';
+export { updateFromLogits, updateFromPredictions } from './tensor-update.js';

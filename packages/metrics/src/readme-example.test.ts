@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 // Same code as the README example, importing from the package entry.
-import { ConfusionMatrix, formatIoUTable, MIOU16_CLASSES, miouOver } from './index';
+import { ConfusionMatrix, formatIoUTable, MIOU16_CLASSES, miouOver } from './index.js';
 
 it('README example runs and gives the values in its comments', () => {
   // Two 2×3 maps, 3 classes; 255 = ignore.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfusionMatrix } from './confusion-matrix';
-import { formatIoUTable } from './format-table';
-import { MIOU13_CLASSES, MIOU16_CLASSES, MIOU19_CLASSES, miouOver } from './subsets';
+import { ConfusionMatrix } from './confusion-matrix.js';
+import { formatIoUTable } from './format-table.js';
+import { MIOU13_CLASSES, MIOU16_CLASSES, MIOU19_CLASSES, miouOver } from './subsets.js';
 
 describe('class subsets', () => {
   it('MIOU16 = 19 minus terrain(9), truck(14), train(16); MIOU13 = that minus wall(3), fence(4), pole(5)', () => {

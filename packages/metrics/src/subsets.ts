@@ -6,7 +6,7 @@
  * 17 motorcycle, 18 bicycle. (Class names live in @road/datasets; this package stays name-agnostic.)
  */
 
-import { type IoUResult, nanMean } from './confusion-matrix';
+import { type IoUResult, nanMean } from './confusion-matrix.js';
 
 /** All 19 Cityscapes train ids (mIoU19, GTA5 → Cityscapes protocol). */
 export const MIOU19_CLASSES: readonly number[] = Object.freeze(Array.from({ length: 19 }, (_, i) => i));

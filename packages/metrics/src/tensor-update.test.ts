@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { ConfusionMatrix } from './confusion-matrix';
-import { updateFromLogits, updateFromPredictions } from './tensor-update';
+import { ConfusionMatrix } from './confusion-matrix.js';
+import { updateFromLogits, updateFromPredictions } from './tensor-update.js';
 
 function randomLogits(n: number, h: number, w: number, c: number, seed: number): Float32Array {
   let s = seed;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ConfusionMatrix, IntArray } from './confusion-matrix';
+import type { ConfusionMatrix, IntArray } from './confusion-matrix.js';
 
 function checkLabelShape(fn: string, nhw: number[], labels: tf.Tensor | IntArray): void {
   const [n, h, w] = nhw;

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without types
+// biome-ignore lint/correctness/useImportExtensions: a plain .mjs script file keeps its own extension
 import { buildStress, runStress } from '../scripts/pool-stress.mjs';
 
 // The thread pool under random job sizes, task costs and descheduling (test/pool-stress.cc): every task of every

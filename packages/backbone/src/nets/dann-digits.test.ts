@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+// biome-ignore lint/correctness/useImportExtensions: a JSON file keeps its own extension
 import fixture from '../../fixtures/dann_digits.json';
-import { createSegmentationNet } from '../segmentation-net';
-import { DANN_DIGITS_FEATURES } from './dann-digits';
+import { createSegmentationNet } from '../segmentation-net.js';
+import { DANN_DIGITS_FEATURES } from './dann-digits.js';
 
 /** Closed-form weights of fixtures/make_dann_digits.py, in PyTorch layout (OIHW / [out, in]), parameter k. */
 function torchWeight(k: number, count: number, fanIn: number): Float64Array {

@@ -1,5 +1,5 @@
-import { checkOptionKeys, type NetArchitecture, type SegmentationNetOptions } from '../net-architecture';
-import { NetBuilder } from '../net-builder';
+import { checkOptionKeys, type NetArchitecture, type SegmentationNetOptions } from '../net-architecture.js';
+import { NetBuilder } from '../net-builder.js';
 
 const call = NetBuilder.call;
 

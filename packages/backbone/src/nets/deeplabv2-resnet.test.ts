@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { netSuite } from '../../test/net-suite';
-import { createBackbone, createSegmentationNet } from '../segmentation-net';
+import { netSuite } from '../../test/net-suite.js';
+import { createBackbone, createSegmentationNet } from '../segmentation-net.js';
 
 netSuite({
   title: 'deeplabv2-resnet (ResNet-50, widthMultiplier 1/32, stride 8, 1×17×19 input)',

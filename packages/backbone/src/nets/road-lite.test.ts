@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { netSuite } from '../../test/net-suite';
-import { countFlops } from '../count-flops';
-import { createSegmentationNet } from '../segmentation-net';
+import { netSuite } from '../../test/net-suite.js';
+import { countFlops } from '../count-flops.js';
+import { createSegmentationNet } from '../segmentation-net.js';
 
 netSuite({
   title: 'road-lite (widthMultiplier 1/4, 2×16×24 input)',

@@ -5,8 +5,8 @@ import {
   type SegmentationNetOptions,
   scaled,
   widthOf,
-} from '../net-architecture';
-import { NetBuilder } from '../net-builder';
+} from '../net-architecture.js';
+import { NetBuilder } from '../net-builder.js';
 
 const call = NetBuilder.call;
 

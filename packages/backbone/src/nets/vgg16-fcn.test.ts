@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { netSuite } from '../../test/net-suite';
-import { countFlops } from '../count-flops';
-import { createBackbone, createSegmentationNet } from '../segmentation-net';
+import { netSuite } from '../../test/net-suite.js';
+import { countFlops } from '../count-flops.js';
+import { createBackbone, createSegmentationNet } from '../segmentation-net.js';
 
 netSuite({
   title: 'vgg16-fcn (widthMultiplier 1/16, stride 16, 1×32×32 input)',

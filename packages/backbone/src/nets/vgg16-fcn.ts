@@ -4,9 +4,9 @@ import {
   type SegmentationNetOptions,
   scaled,
   widthOf,
-} from '../net-architecture';
-import { NetBuilder } from '../net-builder';
-import { fuseConvRelu } from './vgg16-fused-conv';
+} from '../net-architecture.js';
+import { NetBuilder } from '../net-builder.js';
+import { fuseConvRelu } from './vgg16-fused-conv.js';
 
 const call = NetBuilder.call;
 

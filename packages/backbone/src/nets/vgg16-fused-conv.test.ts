@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { conv2dBiasRelu, fuseConvRelu } from './vgg16-fused-conv';
+import { conv2dBiasRelu, fuseConvRelu } from './vgg16-fused-conv.js';
 
 function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;

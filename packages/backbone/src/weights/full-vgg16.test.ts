@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { model as makeModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { relError } from '../../test/helpers';
-import { normalizeInput } from '../preprocess';
-import { createSegmentationNet } from '../segmentation-net';
-import { loadPretrainedWeights } from './load-pretrained';
-import { fixedImage } from './weights-fixtures';
+import { relError } from '../../test/helpers.js';
+import { normalizeInput } from '../preprocess.js';
+import { createSegmentationNet } from '../segmentation-net.js';
+import { loadPretrainedWeights } from './load-pretrained.js';
+import { fixedImage } from './weights-fixtures.js';
 
 const dir = process.env.ROAD_FULL_WEIGHTS;
 

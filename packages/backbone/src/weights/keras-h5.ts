@@ -1,6 +1,6 @@
 import * as hdf5 from 'jsfive';
-import type { RawTensor, WeightDType, WeightFile } from './weight-file';
-import { WeightFileError } from './weight-file';
+import type { RawTensor, WeightDType, WeightFile } from './weight-file.js';
+import { WeightFileError } from './weight-file.js';
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 

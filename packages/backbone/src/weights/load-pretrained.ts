@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ATTENTIVE_BN_SUFFIX } from '../net-builder';
-import type { InputNormalization } from '../preprocess';
-import type { SegmentationNet } from '../segmentation-net';
-import { weightedLayers } from '../weights';
+import { ATTENTIVE_BN_SUFFIX } from '../net-builder.js';
+import type { InputNormalization } from '../preprocess.js';
+import type { SegmentationNet } from '../segmentation-net.js';
+import { weightedLayers } from '../weights.js';
 import {
   detectWeightMap,
   type MapContext,
@@ -11,9 +11,9 @@ import {
   type WeightMapName,
   type WeightNameMap,
   type WeightTransform,
-} from './name-maps';
-import { readWeightFile } from './read-weight-file';
-import { type RawTensor, type WeightFile, WeightFileError } from './weight-file';
+} from './name-maps.js';
+import { readWeightFile } from './read-weight-file.js';
+import { type RawTensor, type WeightFile, WeightFileError } from './weight-file.js';
 
 /** What loading a weight file into a net did (like timm's `load_state_dict` result, plus the rules applied). */
 export interface PretrainedLoadReport {

@@ -1,6 +1,6 @@
-import { resnetName, vgg16Name } from '../keras-import';
-import type { InputNormalization } from '../preprocess';
-import type { WeightFile } from './weight-file';
+import { resnetName, vgg16Name } from '../keras-import.js';
+import type { InputNormalization } from '../preprocess.js';
+import type { WeightFile } from './weight-file.js';
 
 /** How a source tensor becomes a target weight. */
 export type WeightTransform =

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseWeightFile, readWeightFile } from './read-weight-file';
-import { halfToFloat } from './weight-file';
+import { parseWeightFile, readWeightFile } from './read-weight-file.js';
+import { halfToFloat } from './weight-file.js';
 
 const dir = join(__dirname, '../../fixtures/weights');
 const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')).dtypes as Record<

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { isHdf5, readKerasH5 } from './keras-h5';
-import { isSafetensors, readSafetensors } from './safetensors';
-import { isPickle, isZip, readTorchLegacy, readTorchZip } from './torch-file';
-import { type WeightFile, WeightFileError } from './weight-file';
+import { isHdf5, readKerasH5 } from './keras-h5.js';
+import { isSafetensors, readSafetensors } from './safetensors.js';
+import { isPickle, isZip, readTorchLegacy, readTorchZip } from './torch-file.js';
+import { type WeightFile, WeightFileError } from './weight-file.js';
 
 /**
  * Reads a weight file from bytes, recognising the format by its first bytes: a zip (torch.save ≥ 1.6), a pickle

@@ -5,7 +5,7 @@ import {
   type WeightDType,
   type WeightFile,
   WeightFileError,
-} from './weight-file';
+} from './weight-file.js';
 
 const SAFETENSORS_DTYPES: Readonly<Record<string, WeightDType>> = {
   F32: 'float32',

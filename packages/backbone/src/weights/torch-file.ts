@@ -5,9 +5,9 @@ import {
   type StorageRef,
   storageFromPid,
   type TensorRef,
-} from './restricted-pickle';
-import { DTYPE_BYTES, decodeElements, numel, type RawTensor, type WeightFile, WeightFileError } from './weight-file';
-import { ZipError, zipEntries, zipEntryData } from './zip-reader';
+} from './restricted-pickle.js';
+import { DTYPE_BYTES, decodeElements, numel, type RawTensor, type WeightFile, WeightFileError } from './weight-file.js';
+import { ZipError, zipEntries, zipEntryData } from './zip-reader.js';
 
 /** True when `bytes` starts like a zip archive (what `torch.save` writes since PyTorch 1.6). */
 export function isZip(bytes: Uint8Array): boolean {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseWeightFile } from './read-weight-file';
-import { WeightFileError } from './weight-file';
+import { parseWeightFile } from './read-weight-file.js';
+import { WeightFileError } from './weight-file.js';
 
 // Seeded fuzzing of the weight-file readers (safetensors, torch.save zip and legacy pickle, Keras HDF5): every
 // mutated file either parses into tensors whose data length matches their shape, or is refused with one

@@ -1,6 +1,7 @@
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { activeNativeAddon } from '../native/register-native.js';
+import type { WasmBackendInternals } from '../wasm/backend-wasm.js';
 
 type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 type NamedGradient = Extract<VariableGradients, unknown[]>[number];
@@ -34,13 +35,15 @@ const f = Math.fround;
 
 /** The wasm heap's ArrayBuffer (null when it is a SharedArrayBuffer: the native addon takes plain buffers only). */
 function wasmHeapBuffer(backend: object): ArrayBuffer | null {
-  const buf = (backend as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer;
+  const buf = (backend as Partial<WasmBackendInternals>).wasm?.HEAPU8?.buffer;
   return buf instanceof ArrayBuffer ? buf : null;
 }
 
 /** Byte offset of a tensor's data in the wasm heap. */
 function wasmOffset(backend: object, t: TensorInfo): number {
-  return (backend as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(t.dataId).memoryOffset;
+  const data = (backend as WasmBackendInternals).dataIdMap.get(t.dataId);
+  if (data === undefined) throw new Error('@road/backend fused Adam: a tensor is not held by the wasm backend');
+  return data.memoryOffset;
 }
 
 /**

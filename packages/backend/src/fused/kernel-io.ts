@@ -1,4 +1,5 @@
 import { getKernel, type KernelFunc, registerKernel, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { WasmBackendInternals } from '../wasm/backend-wasm.js';
 
 /** The backends whose tensors the fused kernels can read and write as typed arrays in place. */
 export type FusedBackendName = 'cpu' | 'wasm';
@@ -7,11 +8,6 @@ interface CpuLike {
   data: { get(dataId: object): { values: ArrayLike<number> } };
   makeTensorInfo(shape: number[], dtype: string, values?: Float32Array | Int32Array): TensorInfo;
 }
-interface WasmLike {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
 /**
  * Typed-array access to a backend's tensor memory for the fused kernels: `alloc` makes the outputs, `view`
  * returns a tensor's values (a live view of the wasm heap on wasm, the backing array on cpu).
@@ -27,7 +23,7 @@ export interface KernelIO {
 /** {@link KernelIO} for a cpu or wasm backend object. */
 export function kernelIO(backendName: FusedBackendName, backend: object): KernelIO {
   if (backendName === 'wasm') {
-    const b = backend as WasmLike;
+    const b = backend as WasmBackendInternals;
     return {
       alloc: (shape, dtype) => b.makeOutput(shape, dtype),
       view: (t) => b.typedArrayFromHeap(t),

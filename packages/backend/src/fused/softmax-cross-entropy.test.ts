@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../init-backend.js';
-import { softmaxCrossEntropyIgnore } from '../tiny-seg-net.js';
+import { softmaxCrossEntropyIgnore } from '../softmax-cross-entropy.js';
 import { fusedSoftmaxCrossEntropyIgnore, SOFTMAX_CE_GRAD_KERNEL, SOFTMAX_CE_KERNEL } from './softmax-cross-entropy.js';
 
 interface Case {

@@ -1,6 +1,6 @@
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxCrossEntropyIgnore } from '../tiny-seg-net.js';
+import { softmaxCrossEntropyIgnore } from '../softmax-cross-entropy.js';
 import { ensureFusedKernel, type FusedBackendName, fusedKernelAvailable, kernelIO } from './kernel-io.js';
 
 /** Forward kernel: inputs `logits` [..., C] float32, `labels` [...] int32; outputs `[loss [], softmax [..., C]]`. */

@@ -12,6 +12,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import type { WasmBackendInternals } from '../wasm/backend-wasm.js';
 
 /** The parts of `@road/native`'s addon these kernels call (see packages/native/index.d.ts). */
 export interface NativeConvAddon {
@@ -22,13 +23,6 @@ export interface NativeConvAddon {
   adam?(heap: ArrayBuffer, table: Float64Array, constants: Float64Array): void;
   info(): { threads: number; isa: string; bestIsa: string };
   configure(options: { threads?: number; isa?: string }): { threads: number; isa: string; bestIsa: string };
-}
-
-/** The parts of tfjs-backend-wasm's `BackendWasm` used here: where a tensor lives in the heap. */
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
 }
 
 type Shape4 = [number, number, number, number];
@@ -63,7 +57,7 @@ export const DEFAULT_NATIVE_RULES: NativeRules = {
   convMinInChannels: 4,
 };
 
-function offsetOf(backend: WasmHeapBackend, t: TensorInfo, what: string): number {
+function offsetOf(backend: WasmBackendInternals, t: TensorInfo, what: string): number {
   const data = backend.dataIdMap.get(t.dataId);
   if (data == null) throw new Error(`@road/backend native kernels: ${what} is not a tensor of the wasm backend`);
   return data.memoryOffset;
@@ -74,7 +68,7 @@ function offsetOf(backend: WasmHeapBackend, t: TensorInfo, what: string): number
  * its heap in a SharedArrayBuffer, which the kernels leave to the fallback.
  */
 function heapIsArrayBuffer(backend: unknown): boolean {
-  const wasm = (backend as Partial<WasmHeapBackend>).wasm;
+  const wasm = (backend as Partial<WasmBackendInternals>).wasm;
   return wasm?.HEAPU8?.buffer instanceof ArrayBuffer;
 }
 
@@ -110,7 +104,7 @@ export function nativeGeometry(info: backend_util.Conv2DInfo): number[] {
  * older views), then takes the heap's current ArrayBuffer and the tensors' byte offsets.
  */
 function runNative(
-  backend: WasmHeapBackend,
+  backend: WasmBackendInternals,
   outShape: number[],
   inputs: TensorInfo[],
   call: (heap: ArrayBuffer, out: number, ins: number[]) => void,
@@ -164,7 +158,7 @@ function runNativeForwardConv(
   );
   const g = nativeGeometry(info);
   const ins = bias == null ? [x, filter] : [x, filter, bias];
-  return runNative(args.backend as unknown as WasmHeapBackend, info.outShape, ins, (heap, y, [xo, wo, bo]) =>
+  return runNative(args.backend as unknown as WasmBackendInternals, info.outShape, ins, (heap, y, [xo, wo, bo]) =>
     addon.conv2d(heap, xo, wo, bo ?? -1, y, g, relu),
   );
 }
@@ -257,8 +251,11 @@ export function nativeConv2dBackpropInputConfig(
       return fallback.kernelFunc(args);
     }
     const g = nativeGeometry(info);
-    return runNative(args.backend as unknown as WasmHeapBackend, [...inputShape], [dy, filter], (heap, dx, [dyo, wo]) =>
-      addon.conv2dBackpropInput(heap, dyo, wo, dx, g),
+    return runNative(
+      args.backend as unknown as WasmBackendInternals,
+      [...inputShape],
+      [dy, filter],
+      (heap, dx, [dyo, wo]) => addon.conv2dBackpropInput(heap, dyo, wo, dx, g),
     );
   };
   return { ...fallback, kernelName: Conv2DBackpropInput, kernelFunc };
@@ -299,8 +296,11 @@ export function nativeConv2dBackpropFilterConfig(addon: NativeConvAddon, fallbac
       );
     }
     const g = nativeGeometry(info);
-    return runNative(args.backend as unknown as WasmHeapBackend, [...filterShape], [x, dy], (heap, dw, [xo, dyo]) =>
-      addon.conv2dBackpropFilter(heap, xo, dyo, dw, g),
+    return runNative(
+      args.backend as unknown as WasmBackendInternals,
+      [...filterShape],
+      [x, dy],
+      (heap, dw, [xo, dyo]) => addon.conv2dBackpropFilter(heap, xo, dyo, dw, g),
     );
   };
   return {

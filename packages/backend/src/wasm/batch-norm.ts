@@ -7,14 +7,7 @@ import {
   Multiply,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-
-/** The parts of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
-interface WasmHeapLike {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: object): boolean;
-}
-
+import type { WasmBackendInternals } from './backend-wasm.js';
 import { withKernels } from './call-kernel.js';
 
 const count = (t: TensorInfo) => t.shape.reduce((a, d) => a * d, 1);
@@ -45,7 +38,7 @@ export function batchNormChannelsLastConfig(shipped: KernelConfig): KernelConfig
       params.some((t) => t.dtype !== 'float32' || (count(t) !== 1 && count(t) !== c))
     )
       return shipped.kernelFunc(args);
-    const backend = args.backend as unknown as WasmHeapLike;
+    const backend = args.backend as unknown as WasmBackendInternals;
     if (count(x) === 0) return backend.makeOutput(x.shape.slice(), 'float32');
     // Per-channel a, b in float64, stored as float32 [C] tensors; then y = x·a + b with the backend's own
     // vectorised broadcasting Multiply and Add (XNNPACK: ~8× a JS loop over the heap).

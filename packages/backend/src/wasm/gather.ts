@@ -5,14 +5,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-
-/** The parts of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
-interface WasmHeapLike {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  typedArrayFromHeap(t: TensorInfo): ArrayLike<number>;
-  wasm: { HEAPU8: Uint8Array };
-}
+import type { WasmBackendInternals } from './backend-wasm.js';
 
 const BYTES: Partial<Record<string, number>> = { float32: 4, int32: 4, bool: 1 };
 
@@ -33,7 +26,7 @@ export function gatherRowsConfig(shipped: KernelConfig): KernelConfig {
     const rank = x.shape.length;
     const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
     if (!(axis >= 0 && axis < rank)) return shipped.kernelFunc(args);
-    const backend = args.backend as unknown as WasmHeapLike;
+    const backend = args.backend as unknown as WasmBackendInternals;
     const outer = x.shape.slice(0, axis).reduce((a, d) => a * d, 1);
     const dim = x.shape[axis];
     const inner = x.shape.slice(axis + 1).reduce((a, d) => a * d, 1);
@@ -51,8 +44,8 @@ export function gatherRowsConfig(shipped: KernelConfig): KernelConfig {
         );
     }
     const heap = backend.wasm.HEAPU8;
-    const src = backend.dataIdMap.get(x.dataId).memoryOffset;
-    const dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    const src = backend.dataIdMap.get(x.dataId)!.memoryOffset;
+    const dst = backend.dataIdMap.get(out.dataId)!.memoryOffset;
     const block = inner * bytes;
     let d = dst;
     for (let o = 0; o < outer; o++) {

@@ -6,16 +6,10 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-
-/** The parts of tfjs-backend-wasm's `BackendWasm` these kernels use. */
-interface WasmBackendLike {
-  incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): ArrayLike<number> & { [i: number]: number };
-}
+import type { WasmBackendInternals } from './backend-wasm.js';
 
 /** A new TensorInfo on the same data (the backend counts one more reference), as `Reshape` does on wasm. */
-function share(backend: WasmBackendLike, x: TensorInfo, dtype = x.dtype): TensorInfo {
+function share(backend: WasmBackendInternals, x: TensorInfo, dtype = x.dtype): TensorInfo {
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape.slice(), dtype };
 }
@@ -32,7 +26,7 @@ export function identitySharedConfig(shipped: KernelConfig): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const x = args.inputs.x as TensorInfo;
     if (x.dtype === 'string') return shipped.kernelFunc(args);
-    return share(args.backend as unknown as WasmBackendLike, x);
+    return share(args.backend as unknown as WasmBackendInternals, x);
   };
   return {
     kernelName: Identity,
@@ -52,7 +46,7 @@ export function castConfig(shipped: KernelConfig): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const x = args.inputs.x as TensorInfo;
     const { dtype } = args.attrs as unknown as CastAttrs;
-    const backend = args.backend as unknown as WasmBackendLike;
+    const backend = args.backend as unknown as WasmBackendInternals;
     if (x.dtype === dtype && dtype !== 'string' && dtype !== 'complex64') return share(backend, x);
     if (dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
       const out = backend.makeOutput(x.shape.slice(), 'bool');

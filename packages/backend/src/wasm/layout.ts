@@ -11,16 +11,7 @@ import {
   type TransposeAttrs,
   util,
 } from '@tensorflow/tfjs-core';
-
-/** The parts of tfjs-backend-wasm's `BackendWasm` these kernels use (heap views of tensors). */
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): ArrayLike<number> & {
-    set(a: ArrayLike<number>, offset?: number): void;
-    subarray(begin: number, end: number): ArrayLike<number>;
-    [i: number]: number;
-  };
-}
+import type { WasmBackendInternals } from './backend-wasm.js';
 
 /** dtypes whose data lives in the wasm heap as one typed array (not strings, not complex). */
 const HEAP_DTYPES = new Set(['float32', 'int32', 'bool']);
@@ -49,8 +40,8 @@ export function collapseReverse(shape: readonly number[], axes: readonly number[
 
 /** `dst = reverse(src)` for a collapsed shape (see {@link collapseReverse}); row-major, contiguous. */
 function reverseInto(
-  src: ReturnType<WasmHeapBackend['typedArrayFromHeap']>,
-  dst: ReturnType<WasmHeapBackend['typedArrayFromHeap']>,
+  src: ReturnType<WasmBackendInternals['typedArrayFromHeap']>,
+  dst: ReturnType<WasmBackendInternals['typedArrayFromHeap']>,
   dims: number[],
   rev: boolean[],
 ): void {
@@ -100,7 +91,7 @@ export function reverseConfig(shipped: KernelConfig): KernelConfig {
     const { dims } = args.attrs as unknown as ReverseAttrs;
     if (!HEAP_DTYPES.has(x.dtype) || x.shape.length === 0) return shipped.kernelFunc(args);
     const axes = util.parseAxisParam(dims, x.shape);
-    const backend = args.backend as unknown as WasmHeapBackend;
+    const backend = args.backend as unknown as WasmBackendInternals;
     const out = backend.makeOutput(x.shape.slice(), x.dtype);
     // Views after makeOutput: a heap growth detaches older views.
     const src = backend.typedArrayFromHeap(x);
@@ -148,8 +139,8 @@ export function collapseTranspose(
 
 /** `dst = transpose(src, perm)` of a row-major `shape`, in JavaScript (output order, innermost axis as the loop). */
 function transposeInto(
-  src: ReturnType<WasmHeapBackend['typedArrayFromHeap']>,
-  dst: ReturnType<WasmHeapBackend['typedArrayFromHeap']>,
+  src: ReturnType<WasmBackendInternals['typedArrayFromHeap']>,
+  dst: ReturnType<WasmBackendInternals['typedArrayFromHeap']>,
   shape: number[],
   perm: number[],
 ): void {
@@ -198,7 +189,7 @@ export function transposeConfig(shipped: KernelConfig): KernelConfig {
       out.shape = outShape;
       return out;
     }
-    const backend = args.backend as unknown as WasmHeapBackend;
+    const backend = args.backend as unknown as WasmBackendInternals;
     const out = backend.makeOutput(outShape, x.dtype);
     transposeInto(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), c.shape, c.perm);
     return out;

@@ -7,8 +7,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../init-backend.js';
+import { softmaxCrossEntropyIgnore } from '../softmax-cross-entropy.js';
 import { type InputSpec, randomValues, relativeError } from '../testing.js';
-import { createTinySegNet, softmaxCrossEntropyIgnore, toySegmentationBatch } from '../tiny-seg-net.js';
+import { createTinySegNet, toySegmentationBatch } from '../tiny-seg-net.js';
 import { planSplitK } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputWebgpu } from './conv2d-backprop-input.js';
 import { missingSoftwareWebgpuPackages, SOFTWARE_WEBGPU_PACKAGES } from './dawn.js';

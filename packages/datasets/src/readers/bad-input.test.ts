@@ -1,11 +1,11 @@
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatasetError } from '../image-io';
-import { dataStats } from '../stats';
-import { cityscapesDataset } from './cityscapes';
-import { folderDataset } from './folder';
-import { gta5Dataset } from './gta5';
+import { DatasetError } from '../image-io.js';
+import { dataStats } from '../stats.js';
+import { cityscapesDataset } from './cityscapes.js';
+import { folderDataset } from './folder.js';
+import { gta5Dataset } from './gta5.js';
 import {
   makeCityscapes,
   makeFolder,
@@ -15,9 +15,9 @@ import {
   writeGreyLabel,
   writeImage,
   writeSynthiaLabel,
-} from './make-fixtures';
-import { openOnDiskDataset } from './open';
-import { synthiaDataset } from './synthia';
+} from './make-fixtures.js';
+import { openOnDiskDataset } from './open.js';
+import { synthiaDataset } from './synthia.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { DatasetError } from '../image-io';
-import { CITYSCAPES_ID_TO_TRAIN_ID, makeLabelLut, trainIdLut } from '../label-maps';
+import { DatasetError } from '../image-io.js';
+import { CITYSCAPES_ID_TO_TRAIN_ID, makeLabelLut, trainIdLut } from '../label-maps.js';
 import {
   isDir,
   listDirs,
@@ -11,7 +11,7 @@ import {
   requireDir,
   requireSome,
   type SampleFiles,
-} from './shared';
+} from './shared.js';
 
 /** Options of {@link cityscapesDataset}. */
 export interface CityscapesOptions extends OnDiskOptions {

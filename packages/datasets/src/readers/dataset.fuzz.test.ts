@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DatasetError, encodePng } from '../image-io';
-import { Rng } from '../rng';
-import { gta5Dataset } from './gta5';
+import { DatasetError, encodePng } from '../image-io.js';
+import { Rng } from '../rng.js';
+import { gta5Dataset } from './gta5.js';
 
 // Seeded fuzzing of a dataset on disk (GTA5 layout): random image sizes, labels of another size, random label ids
 // (some unknown to the GTA5 map), truncated and empty files. Each sample decodes to a consistent image/label pair

@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
-import { DatasetError } from '../image-io';
-import { trainIdLut } from '../label-maps';
+import { DatasetError } from '../image-io.js';
+import { trainIdLut } from '../label-maps.js';
 import {
   hasExt,
   isDir,
@@ -12,7 +12,7 @@ import {
   requireSome,
   type SampleFiles,
   stem,
-} from './shared';
+} from './shared.js';
 
 /** Image extensions the folder reader picks up. */
 export const FOLDER_IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff'];

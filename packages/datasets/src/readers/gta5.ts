@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { GTA5_ID_TO_TRAIN_ID, makeLabelLut } from '../label-maps';
-import type { FlatSplitOptions, OnDiskDataset } from './shared';
-import { openFlatPairs } from './shared';
+import { GTA5_ID_TO_TRAIN_ID, makeLabelLut } from '../label-maps.js';
+import type { FlatSplitOptions, OnDiskDataset } from './shared.js';
+import { openFlatPairs } from './shared.js';
 
 /** Options of {@link gta5Dataset}. */
 export interface Gta5Options extends FlatSplitOptions {

@@ -1,8 +1,8 @@
-import { cityscapesDataset } from './cityscapes';
-import { folderDataset } from './folder';
-import { gta5Dataset } from './gta5';
-import type { OnDiskDataset, OnDiskOptions } from './shared';
-import { synthiaDataset } from './synthia';
+import { cityscapesDataset } from './cityscapes.js';
+import { folderDataset } from './folder.js';
+import { gta5Dataset } from './gta5.js';
+import type { OnDiskDataset, OnDiskOptions } from './shared.js';
+import { synthiaDataset } from './synthia.js';
 
 /** The on-disk layouts {@link openOnDiskDataset} knows. */
 export const ON_DISK_KINDS = ['cityscapes', 'gta5', 'synthia', 'folder'] as const;

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataStats } from '../stats';
-import { cityscapesDataset } from './cityscapes';
-import { folderDataset } from './folder';
-import { gta5Dataset } from './gta5';
-import { makeCityscapes, makeFolder, makeGta5, makeSynthia, rowsLabel, tempDir, testImage } from './make-fixtures';
-import { openOnDiskDataset } from './open';
-import { synthiaDataset } from './synthia';
+import { dataStats } from '../stats.js';
+import { cityscapesDataset } from './cityscapes.js';
+import { folderDataset } from './folder.js';
+import { gta5Dataset } from './gta5.js';
+import { makeCityscapes, makeFolder, makeGta5, makeSynthia, rowsLabel, tempDir, testImage } from './make-fixtures.js';
+import { openOnDiskDataset } from './open.js';
+import { synthiaDataset } from './synthia.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

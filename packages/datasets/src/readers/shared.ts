@@ -10,9 +10,9 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { DatasetError, type LabelImage, readLabelPng, readRgb } from '../image-io';
-import { applyLabelLut, UnknownLabelIdError } from '../label-maps';
-import type { Dataset, Sample } from '../types';
+import { DatasetError, type LabelImage, readLabelPng, readRgb } from '../image-io.js';
+import { applyLabelLut, UnknownLabelIdError } from '../label-maps.js';
+import type { Dataset, Sample } from '../types.js';
 
 /** Options every on-disk reader takes. */
 export interface OnDiskOptions {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { makeLabelLut, SYNTHIA_ID_TO_TRAIN_ID } from '../label-maps';
-import type { FlatSplitOptions, OnDiskDataset } from './shared';
-import { openFlatPairs } from './shared';
+import { makeLabelLut, SYNTHIA_ID_TO_TRAIN_ID } from '../label-maps.js';
+import type { FlatSplitOptions, OnDiskDataset } from './shared.js';
+import { openFlatPairs } from './shared.js';
 
 /** Options of {@link synthiaDataset}. */
 export interface SynthiaOptions extends FlatSplitOptions {

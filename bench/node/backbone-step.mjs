@@ -1,9 +1,10 @@
 // Benchmark (not a test): time of one training step of road-lite at batch 4×80×160 (SynthCity size), per backend,
-// and the FLOPs/params table of the README. Needs `pnpm --filter @road/backbone --filter @road/backend build`.
-// Usage: node packages/backbone/bench/train-step.mjs [wasm|cpu] [steps]
+// and the FLOPs/params table of @road/backbone's README. Needs `pnpm build`.
+// Usage: node bench/node/backbone-step.mjs [wasm|cpu] [steps]
+
+import { countFlops, createBackbone, createSegmentationNet } from '@road/backbone';
+import { initBackend } from '@road/backend';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../backend/dist/index.js';
-import { countFlops, createBackbone, createSegmentationNet } from '../dist/index.js';
 
 const backend = process.argv[2] ?? 'wasm';
 const steps = Number(process.argv[3] ?? 5);
