@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { browserBuild } from '../../scripts/browser-build';
+import { browserBuild } from '../../scripts/browser-build.js';
 
 // Loaded lazily at run time, never bundled: optional native / GPU packages and the tfjs packages.
 const external = [

@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { browserBuild } from '../../scripts/browser-build';
+import { browserBuild } from '../../scripts/browser-build.js';
 
 export default defineConfig([
   {

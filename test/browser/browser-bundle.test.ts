@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './chromium';
+import { launchChromium } from './chromium.js';
 
 const root = join(import.meta.dirname, '..', '..');
 /** @road/native is the Node addon itself (a C++ module): it has no browser build by design. */

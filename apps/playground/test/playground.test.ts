@@ -9,8 +9,8 @@ import { normalizeImage, renderSynthCity } from '@road/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../../test/browser/chromium';
-import { DIST, startServer } from '../scripts/serve.mjs';
+import { launchChromium } from '../../../test/browser/chromium.js';
+import { DIST, startServer } from '../scripts/serve.js';
 
 const OUT = join(import.meta.dirname, '..', 'test-output');
 let browser: Browser;
