@@ -14,12 +14,10 @@ export {
 } from './domain-classifier.js';
 export { gradientReversal, type LambdaSource, resolveLambda } from './gradient-reversal.js';
 export { GradientReversal, type GradientReversalArgs, registerDannLayers } from './gradient-reversal-layer.js';
+export { type Crop, type RegionGrid, regionAssignment } from './region-grid.js';
 export { type DannLambdaOptions, type DannLearningRateOptions, dannLambda, dannLearningRate } from './schedules.js';
 export {
-  type Crop,
-  type RegionGrid,
   type RegionStats,
-  regionAssignment,
   SpatialAwareAdaptation,
   type SpatialAwareAdaptationOptions,
   type SpatialAwareLossOptions,

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { domainAdversarialLoss } from './domain-adversarial-loss.js';
 import { convDomainClassifier, type DomainClassifier, mlpDomainClassifier } from './domain-classifier.js';
-import { type Crop, regionAssignment, SpatialAwareAdaptation } from './spatial-aware-adaptation.js';
+import { type Crop, regionAssignment } from './region-grid.js';
+import { SpatialAwareAdaptation } from './spatial-aware-adaptation.js';
 
 interface SaFixture {
   grid: [number, number];

@@ -64,7 +64,7 @@ export {
   type SynthCityOptions,
   type SynthCitySplit,
   synthCityDataset,
-} from './synthcity.js';
+} from './synthcity/index.js';
 export { renderSynthCityPreview, type SynthCityPreviewOptions } from './synthcity-preview.js';
 export {
   augment,

@@ -12,7 +12,7 @@ import {
   loadBackgrounds,
 } from './digits.js';
 import { openOnDiskDataset } from './readers/open.js';
-import { type SynthCitySplit, synthCityDataset } from './synthcity.js';
+import { type SynthCitySplit, synthCityDataset } from './synthcity/index.js';
 import type { Dataset, DatasetSpec } from './types.js';
 
 const KINDS: readonly DatasetSpec['kind'][] = ['cityscapes', 'gta5', 'synthia', 'folder', 'synthcity', 'digits'];

@@ -4,7 +4,7 @@
  */
 import { encodePng } from './image-io.js';
 import { CITYSCAPES_PALETTE } from './label-maps.js';
-import { renderSynthCity, type SynthCitySplit } from './synthcity.js';
+import { renderSynthCity, type SynthCitySplit } from './synthcity/index.js';
 
 /** Options of {@link renderSynthCityPreview}. */
 export interface SynthCityPreviewOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderSynthCity, SYNTHCITY_CLASSES, synthCityDataset } from './synthcity.js';
+import { renderSynthCity, SYNTHCITY_CLASSES, synthCityDataset } from './synthcity/index.js';
 import { renderSynthCityPreview } from './synthcity-preview.js';
 
 const CLASS_IDS = Object.values(SYNTHCITY_CLASSES).sort((a, b) => a - b);
