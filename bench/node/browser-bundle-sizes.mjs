@@ -37,15 +37,15 @@ const packages = readdirSync(join(ROOT, 'packages'))
   .filter((pkg) => !pkg.private && pkg.name !== '@road/native')
   .map((pkg) => pkg.name)
   .sort();
-const figures = {};
-for (const name of packages) figures[name] = await measure(name, ['@tensorflow/*']);
-figures['@tensorflow/tfjs-core (for scale)'] = await measure('@tensorflow/tfjs-core', []);
+const sizes = {};
+for (const name of packages) sizes[name] = await measure(name, ['@tensorflow/*']);
+sizes['@tensorflow/tfjs-core (for scale)'] = await measure('@tensorflow/tfjs-core', []);
 
 const kib = (n) => (n / 1024).toFixed(1);
 const lines = [
   '| package | minified (KiB) | min + gzip (KiB) |',
   '| --- | ---: | ---: |',
-  ...Object.entries(figures).map(([name, f]) => `| ${name} | ${kib(f.minBytes)} | ${kib(f.gzipBytes)} |`),
+  ...Object.entries(sizes).map(([name, f]) => `| ${name} | ${kib(f.minBytes)} | ${kib(f.gzipBytes)} |`),
 ];
 console.log(lines.join('\n'));
 
@@ -61,7 +61,16 @@ if (write) {
     machine: { cpus: nproc(), model: cpuModel(), shared: true },
     load: { start: loadStart.split(' ').map(Number), end: loadAverage().split(' ').map(Number) },
     wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
-    figures,
+    figures: {
+      tables: [
+        {
+          caption: 'Browser bundle size per package (esbuild, minified; tfjs external)',
+          columns: ['package', 'minified (KiB)', 'min + gzip (KiB)'],
+          rows: Object.entries(sizes).map(([name, f]) => [name, Number(kib(f.minBytes)), Number(kib(f.gzipBytes))]),
+        },
+      ],
+      sizes,
+    },
     notes:
       'esbuild 0.25, platform=browser, minify, format=esm; @tensorflow/* external (peer dependencies, counted once per page: tfjs-core alone is the last row, bundled whole). Sizes are of everything the package pulls in (fflate and jsfive for @road/backbone). gzip level 9.',
   };

@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../test/browser/chromium.js';
-import { DIST, startServer } from '../scripts/serve.js';
+// biome-ignore lint/correctness/useImportExtensions: a plain .mjs script file keeps its own extension
+import { DIST, startServer } from '../scripts/serve.mjs';
 
 const OUT = join(import.meta.dirname, '..', 'test-output');
 let browser: Browser;
