@@ -21,7 +21,7 @@ import { EXIT, RoadError } from './errors.js';
 /** Backends @road/backend knows, plus `auto` (its default order). */
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export const DATASET_KINDS = ['cityscapes', 'gta5', 'synthia', 'folder', 'synthcity', 'digits'] as const;
-export const NETS = ['road-lite', 'vgg16-fcn', 'deeplabv2-resnet'] as const;
+export const NETS = ['road-lite', 'vgg16-fcn', 'deeplabv2-resnet', 'digits-seg'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
 /** A dataset reference after parsing: `kind` + optional `root`, `split`, generator options. */

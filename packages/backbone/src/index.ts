@@ -26,6 +26,7 @@ export type { NetArchitecture, SegmentationNetFactory, SegmentationNetOptions } 
 export { ATTENTIVE_BN_SUFFIX, type ConvSpec, NetBuilder } from './net-builder';
 export { DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT, dannDigits } from './nets/dann-digits';
 export { deeplabV2Resnet, RESNET_BLOCKS } from './nets/deeplabv2-resnet';
+export { digitsSeg } from './nets/digits-seg';
 export { roadLite } from './nets/road-lite';
 export { VGG16_BLOCKS, vgg16Fcn } from './nets/vgg16-fcn';
 export {

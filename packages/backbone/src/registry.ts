@@ -1,6 +1,7 @@
 import type { SegmentationNetFactory } from './net-architecture';
 import { dannDigits } from './nets/dann-digits';
 import { deeplabV2Resnet } from './nets/deeplabv2-resnet';
+import { digitsSeg } from './nets/digits-seg';
 import { roadLite } from './nets/road-lite';
 import { vgg16Fcn } from './nets/vgg16-fcn';
 
@@ -42,3 +43,4 @@ registerSegmentationNet('road-lite', roadLite);
 registerSegmentationNet('vgg16-fcn', vgg16Fcn);
 registerSegmentationNet('deeplabv2-resnet', deeplabV2Resnet);
 registerSegmentationNet('dann-digits', dannDigits);
+registerSegmentationNet('digits-seg', digitsSeg);
