@@ -17,7 +17,7 @@ function errorOf(fn: () => unknown): RoadError {
 
 describe('config', () => {
   it('has the ablation presets, oracle marked as an upper bound', () => {
-    expect(Object.keys(PRESETS).sort()).toEqual(['dst', 'oracle', 'road', 'road-hydraplus', 'source-only', 'spt']);
+    expect(Object.keys(PRESETS).sort()).toEqual(['dst', 'oracle', 'road', 'road-hydraplus', 'road-hydraplus-paper', 'source-only', 'spt']);
     const oracle = loadConfig('oracle');
     expect(oracle.upperBound).toBe(true);
     expect(oracle.trainOnTarget).toBe(true);

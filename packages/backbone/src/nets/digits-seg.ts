@@ -56,7 +56,7 @@ export function digitsSeg(options: SegmentationNetOptions): NetArchitecture {
     head: (f, b) => {
       const y = convBnRelu(f, b, 'head_1', ch, { kernelSize: 1 });
       const up = call(
-        b.layer('head_up', () => layers.upSampling2d({ name: 'head_up', size: [2, 2] })),
+        b.layer('head_up', (n) => layers.upSampling2d({ name: n, size: [2, 2] })),
         y,
       );
       return call(b.conv('head_logits', { filters: options.numClasses, kernelSize: 3 }), up);
