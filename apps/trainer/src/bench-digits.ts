@@ -399,7 +399,8 @@ export async function benchDigits(o: {
     }
   }
   const ourWall = (Date.now() - ourT0) / 1000;
-  const torch = o.torch === false || o.classification === false ? null : runTorchTwin(dataDir, seeds, steps, recipe.batch, o.log);
+  const torch =
+    o.torch === false || o.classification === false ? null : runTorchTwin(dataDir, seeds, steps, recipe.batch, o.log);
   if (torch && 'error' in torch) o.log(`bench digits: PyTorch twin did not run: ${torch.error}`);
   const segT0 = Date.now();
   if (o.segmentation !== false) {
