@@ -93,9 +93,11 @@ describe('road bench digits: data, mean pixel, training loop', () => {
         expect(v[0]).toBeGreaterThanOrEqual(0);
         expect(v[0]).toBeLessThanOrEqual(1);
       }
+      expect(Object.keys(r.segmentationDigitIou)).toEqual(Object.keys(r.segmentation));
+      for (const v of Object.values(r.segmentationDigitIou)) expect(v[0]).toBeLessThanOrEqual(1);
       expect(r.classification['source-only']).toEqual([]);
       expect(r.markdown).not.toMatch(/## Classification/);
-      expect(r.markdown).toMatch(/\| in-domain \| [\d.]+ \| (≥|<) 60/);
+      expect(r.markdown).toMatch(/\| in-domain \| [\d.]+ \| [\d.]+ \| (≥|<) 60/);
       expect(readFileSync(join(dir, 'out', 'seg-seed-1', 'in-domain', 'config.json'), 'utf8')).toMatch(/"digits-seg"/);
     } finally {
       if (prev === undefined) delete process.env.ROAD_CACHE;
