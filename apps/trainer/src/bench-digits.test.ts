@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { type DigitsData, dumpDigits, meanPixel, trainDigitsClassifier } from './bench-digits.js';
+import { benchDigits, type DigitsData, dumpDigits, meanPixel, trainDigitsClassifier } from './bench-digits.js';
 import { ensureEngine } from './engine.js';
 
 function split(pixels: number[][], labels: number[]) {
@@ -71,4 +71,37 @@ describe('road bench digits: data, mean pixel, training loop', () => {
       expect(tf.memory().numTensors).toBe(before);
     }
   }, 60_000);
+
+  it('runs the segmentation view (quick) on digits-seg: in-domain row, four presets, checks in the table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'road-digits-seg-'));
+    const prev = process.env.ROAD_CACHE;
+    process.env.ROAD_CACHE = join(dir, 'cache');
+    try {
+      const r = await benchDigits({
+        seeds: 1,
+        quick: true,
+        backend: 'wasm',
+        outDir: join(dir, 'out'),
+        log: () => {},
+        quiet: true,
+        torch: false,
+        classification: false,
+      });
+      expect(Object.keys(r.segmentation)).toEqual(['in-domain', 'source-only', 'dst', 'spt', 'road']);
+      for (const v of Object.values(r.segmentation)) {
+        expect(v).toHaveLength(1);
+        expect(v[0]).toBeGreaterThanOrEqual(0);
+        expect(v[0]).toBeLessThanOrEqual(1);
+      }
+      expect(Object.keys(r.segmentationDigitIou)).toEqual(Object.keys(r.segmentation));
+      for (const v of Object.values(r.segmentationDigitIou)) expect(v[0]).toBeLessThanOrEqual(1);
+      expect(r.classification['source-only']).toEqual([]);
+      expect(r.markdown).not.toMatch(/## Classification/);
+      expect(r.markdown).toMatch(/\| in-domain \| [\d.]+ \| [\d.]+ \| (≥|<) 60/);
+      expect(readFileSync(join(dir, 'out', 'seg-seed-1', 'in-domain', 'config.json'), 'utf8')).toMatch(/"digits-seg"/);
+    } finally {
+      if (prev === undefined) delete process.env.ROAD_CACHE;
+      else process.env.ROAD_CACHE = prev;
+    }
+  }, 120_000);
 });

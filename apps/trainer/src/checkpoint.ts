@@ -32,8 +32,18 @@ export interface NetIdentity {
   width?: number;
   /** Input normalisation the net was trained with: `caffe`, `torch` or `tf` (absent = `torch`). */
   normalization?: 'caffe' | 'torch' | 'tf';
-  /** Further net options (deeplabv2-resnet `depth`, and `bnEpsilon`, `strideIn` set by pretrained weights). */
-  options?: { depth?: number; bnEpsilon?: number; strideIn?: '1x1' | '3x3' };
+  /**
+   * Further net options (deeplabv2-resnet `depth`, `bnEpsilon` and `strideIn` set by pretrained weights, HydraPlus
+   * `attentionModules`, `attentionSources`, `attentionMaps` other than the defaults).
+   */
+  options?: {
+    depth?: number;
+    bnEpsilon?: number;
+    strideIn?: '1x1' | '3x3';
+    attentionModules?: 'shared' | 'separate';
+    attentionSources?: number[];
+    attentionMaps?: number;
+  };
 }
 
 /** The JSON half of a checkpoint. The binary half (`weights.bin`) holds the tensors, little-endian. */

@@ -34,7 +34,9 @@ describe('road CLI: bad input → one clear line, non-zero exit', () => {
   it('unknown preset', async () => {
     const r = await road('train', '--config', 'raod');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^road: unknown preset "raod" \(known: source-only, dst, spt, road, road-hydraplus, oracle/);
+    expect(r.err).toMatch(
+      /^road: unknown preset "raod" \(known: source-only, dst, spt, road, road-hydraplus, road-hydraplus-paper, oracle/,
+    );
   });
 
   it('unknown config key', async () => {

@@ -231,6 +231,7 @@ export function buildProgram(): Command {
     .option('--steps <n>', 'classification steps per run (default 1000)', int('--steps'))
     .option('--no-torch', 'skip the PyTorch twin (bench/reference/dann_digits.py)')
     .option('--no-segmentation', 'skip the segmentation view')
+    .option('--no-classification', 'skip the classification part (and its PyTorch twin)')
     .option('--quick', 'tiny smoke version')
     .option('--backend <name>', 'engine', 'auto')
     .option('-o, --out <dir>', 'output folder (default runs/bench-digits-<time>)')
@@ -243,6 +244,7 @@ export function buildProgram(): Command {
         steps: o.steps,
         torch: o.torch,
         segmentation: o.segmentation,
+        classification: o.classification,
         quick: o.quick,
         backend: o.backend,
         outDir: resolve(o.out ?? join('runs', `bench-digits-${stamp()}`)),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applySet, loadConfig, PRESETS, parseDatasetString } from './config.js';
 import { RoadError } from './errors.js';
+import { planWeights } from './parts.js';
 
 function errorOf(fn: () => unknown): RoadError {
   try {
@@ -17,7 +18,15 @@ function errorOf(fn: () => unknown): RoadError {
 
 describe('config', () => {
   it('has the ablation presets, oracle marked as an upper bound', () => {
-    expect(Object.keys(PRESETS).sort()).toEqual(['dst', 'oracle', 'road', 'road-hydraplus', 'source-only', 'spt']);
+    expect(Object.keys(PRESETS).sort()).toEqual([
+      'dst',
+      'oracle',
+      'road',
+      'road-hydraplus',
+      'road-hydraplus-paper',
+      'source-only',
+      'spt',
+    ]);
     const oracle = loadConfig('oracle');
     expect(oracle.upperBound).toBe(true);
     expect(oracle.trainOnTarget).toBe(true);
@@ -30,8 +39,28 @@ describe('config', () => {
     expect(road.lambda.spt).toBeGreaterThan(0);
     expect(road.grid).toEqual([3, 3]);
     expect(loadConfig('road-hydraplus').net.attention).toBe('hydraplus');
+    expect(loadConfig('road-hydraplus').net.hydraplus).toEqual({ modules: 'shared' });
+    expect(loadConfig('road-hydraplus-paper').net).toMatchObject({
+      attention: 'hydraplus',
+      hydraplus: { modules: 'separate', sources: [2, 3], maps: 4 },
+    });
     expect(loadConfig('dst').lambda.spt).toBe(0);
     expect(loadConfig('spt').lambda.dst).toBe(0);
+  });
+
+  it('turns net.hydraplus into net options a checkpoint records, and refuses bad values', () => {
+    expect(planWeights(loadConfig('road-hydraplus')).netOptions).toEqual({});
+    expect(planWeights(loadConfig('road-hydraplus-paper')).netOptions).toEqual({
+      attentionModules: 'separate',
+      attentionSources: [2, 3],
+      attentionMaps: 4,
+    });
+    // ignored without HydraPlus
+    expect(planWeights(loadConfig('road', ['net.hydraplus.modules=separate'])).netOptions).toEqual({});
+    expect(errorOf(() => loadConfig('road', ['net.hydraplus.modules=paper'])).message).toMatch(
+      /net\.hydraplus\.modules/,
+    );
+    expect(errorOf(() => loadConfig('road', ['net.hydraplus.sources=[0]'])).message).toMatch(/net\.hydraplus\.sources/);
   });
 
   it('resolves dataset strings with role default splits', () => {

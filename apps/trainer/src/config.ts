@@ -21,7 +21,7 @@ import { EXIT, RoadError } from './errors.js';
 /** Backends @road/backend knows, plus `auto` (its default order). */
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export const DATASET_KINDS = ['cityscapes', 'gta5', 'synthia', 'folder', 'synthcity', 'digits'] as const;
-export const NETS = ['road-lite', 'vgg16-fcn', 'deeplabv2-resnet'] as const;
+export const NETS = ['road-lite', 'vgg16-fcn', 'deeplabv2-resnet', 'digits-seg'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
 /** A dataset reference after parsing: `kind` + optional `root`, `split`, generator options. */
@@ -132,6 +132,22 @@ export const TrainConfigSchema = z
         name: z.enum(NETS).default('road-lite'),
         /** `hydraplus` adds HydraPlus multi-directional attention (the road-hydraplus preset). */
         attention: z.enum(['none', 'hydraplus']).default('none'),
+        /** HydraPlus settings (with `attention: 'hydraplus'`; ignored otherwise). */
+        hydraplus: z
+          .object({
+            /**
+             * `shared` (default): the attentive paths run through the main branch's convolutions (own batch norm);
+             * `separate`: HydraPlus-Net's form, each MDA module has its own attentive branch (copies of the later
+             * stages with their own weights, initialised from the main branch's), see @road/backbone's README.
+             */
+            modules: z.enum(['shared', 'separate']).default('shared'),
+            /** 1-based stages that generate attention maps, one MDA module each (default: the net's one). */
+            sources: z.array(z.number().int().positive()).nonempty().optional(),
+            /** Attention maps per MDA module (default 8, as in the paper). */
+            maps: z.number().int().positive().optional(),
+          })
+          .strict()
+          .default({}),
         /** Channel width multiplier of the net (@road/backbone `widthMultiplier`; 1 = as designed). */
         width: z.number().positive().default(1),
         /**
@@ -320,6 +336,11 @@ export const PRESETS: Record<string, { description: string; config: TrainConfigI
   'road-hydraplus': {
     description: 'ROAD-Net on the HydraPlus multi-directional attention net',
     config: { net: { attention: 'hydraplus' } },
+  },
+  'road-hydraplus-paper': {
+    description:
+      "ROAD-Net on HydraPlus-Net's paper form: separate attentive branches (own weights) for MDA modules at stages 2 and 3, 4 maps each, on lower, same and higher levels",
+    config: { net: { attention: 'hydraplus', hydraplus: { modules: 'separate', sources: [2, 3], maps: 4 } } },
   },
   oracle: {
     description: 'UPPER BOUND, not an adaptation method: trained on the target labels',

@@ -36,9 +36,17 @@ export const ROTATION_CLASSES = 4;
 
 /**
  * Net options beyond name, attention and width that a checkpoint must record to rebuild the net: deeplabv2-resnet's
- * `depth`, and what pretrained weights set (BN epsilon, which bottleneck conv strides).
+ * `depth`, what pretrained weights set (BN epsilon, which bottleneck conv strides), and HydraPlus settings other
+ * than the defaults (`net.hydraplus`).
  */
-export type WeightNetOptions = { depth?: number; bnEpsilon?: number; strideIn?: '1x1' | '3x3' };
+export type WeightNetOptions = {
+  depth?: number;
+  bnEpsilon?: number;
+  strideIn?: '1x1' | '3x3';
+  attentionModules?: 'shared' | 'separate';
+  attentionSources?: number[];
+  attentionMaps?: number;
+};
 
 /** Creates the student net of a config. `options`: net options the pretrained weights need. */
 export function buildNet(
@@ -70,6 +78,17 @@ export function identityOf(
     ...(net.width !== undefined && net.width !== 1 ? { width: net.width } : {}),
     ...(extra.normalization && extra.normalization !== 'torch' ? { normalization: extra.normalization } : {}),
     ...(extra.options && Object.keys(extra.options).length ? { options: extra.options } : {}),
+  };
+}
+
+/** The `net.hydraplus` settings as net options (only those that differ from the defaults, only with HydraPlus). */
+function hydraPlusOptions(config: TrainConfig): WeightNetOptions {
+  const h = config.net.hydraplus;
+  if (config.net.attention !== 'hydraplus' || !h) return {};
+  return {
+    ...(h.modules !== 'shared' ? { attentionModules: h.modules } : {}),
+    ...(h.sources ? { attentionSources: [...h.sources] } : {}),
+    ...(h.maps !== undefined ? { attentionMaps: h.maps } : {}),
   };
 }
 
@@ -138,6 +157,7 @@ export function planWeights(config: TrainConfig): WeightsPlan {
   const ref = student ?? teacher;
   const netOptions: WeightNetOptions = {
     ...(config.net.depth !== undefined ? { depth: config.net.depth } : {}),
+    ...hydraPlusOptions(config),
     ...(ref ? netOptionsForWeights(ref, config.net.name) : {}),
   };
   return { student, teacher, normalization, netOptions };

@@ -115,6 +115,13 @@ export interface HydraPlusConfig {
    * `'sum'`: the parameter-free average of F_K and, per pair, the mean of its L attentive features.
    */
   fusion: 'concat' | 'sum';
+  /**
+   * `'shared'` (default): the attentive paths run through the main branch's stages (shared weights, own BN);
+   * `'separate'`: HydraPlus-Net's form (Liu et al., ICCV 2017, §3.2): each MDA module (source stage s) has its own
+   * attentive branch, copies of stages s…K with their own weights (layers `hp_m<s>_<name>`), which all of the
+   * module's paths (lower, same and higher level) run through.
+   */
+  modules?: 'shared' | 'separate';
 }
 
 /** Target levels (1-based) of the MDA module sourced at `source` in a trunk of `numStages` stages. */
@@ -129,7 +136,8 @@ export function mdaTargets(source: number, levels: number[], numStages: number):
  * Adds HydraPlus multi-directional attention to a trunk whose per-stage outputs are `levels` (built by `stages` on
  * the main branch of `b`). For each source stage s: `α_s = sigmoid(conv1×1_L(F_s))`; for each target level t:
  * `A = F_t ⊙ resize(α_s)` (L maps, {@link MdaMultiply}), passed through stages t+1…K with the main branch's
- * convolutions (shared weights, own batch-norm statistics), unfolded to L·C_K channels. The result (fusion
+ * convolutions (shared weights, own batch-norm statistics) — or, with `modules: 'separate'`, through the module's own
+ * copies of those stages (HydraPlus-Net's separate attentive branches) — unfolded to L·C_K channels. The result (fusion
  * `'concat'`) is `relu(bn(conv1×1([F_K, A_{s,t}…])))` with C_K channels (no BN for nets without BN), or (fusion
  * `'sum'`) `(F_K + Σ_{s,t} mean_l A_{s,t,l}) / (1 + P)`: the fused feature map that `SegmentationNet.features`
  * returns.
@@ -149,10 +157,20 @@ export function attachHydraPlus(
   if (cfg.fusion !== 'concat' && cfg.fusion !== 'sum') {
     throw new Error(`HydraPlus: attentionFusion must be 'concat' or 'sum', got '${String(cfg.fusion)}'`);
   }
+  const modules = cfg.modules ?? 'shared';
+  if (modules !== 'shared' && modules !== 'separate') {
+    throw new Error(`HydraPlus: attentionModules must be 'shared' or 'separate', got '${String(modules)}'`);
+  }
   const last = levels[k - 1];
   const channels = last.shape[3];
   if (channels == null) throw new Error('HydraPlus: the trunk output must have a known channel count');
-  const att = b.attentiveBranch();
+  const shared = b.attentiveBranch();
+  const own = new Map<number, NetBuilder>();
+  const branchOf = (s: number): NetBuilder => {
+    if (modules === 'shared') return shared;
+    if (!own.has(s)) own.set(s, b.ownBranch(`hp_m${s}_`));
+    return own.get(s)!;
+  };
   const sources = [...new Set(cfg.sources)].sort((x, y) => x - y);
   const alphas = new Map<number, SymbolicTensor>();
   for (const s of sources) {
@@ -168,16 +186,17 @@ export function attachHydraPlus(
   const byPair = new Map<string, SymbolicTensor>();
   for (const [s, t] of [...pairs].sort((p, q) => q[1] - p[1] || p[0] - q[0])) {
     let a = NetBuilder.call(
-      b.layer(`hp_mda${s}_to${t}`, () => new MdaMultiply({ name: `hp_mda${s}_to${t}` })),
+      b.layer(`hp_mda${s}_to${t}`, (n) => new MdaMultiply({ name: n })),
       [levels[t - 1], alphas.get(s)!],
     );
-    for (let m = t; m < k; m++) a = stages[m](a, att);
+    const branch = branchOf(s);
+    for (let m = t; m < k; m++) a = stages[m](a, branch);
     const name = `hp_unfold${s}_to${t}`;
     const reduce = cfg.fusion === 'sum' ? 'mean' : 'concat';
     byPair.set(
       name,
       NetBuilder.call(
-        b.layer(name, () => new UnfoldAttentionMaps({ name, maps: cfg.maps, reduce })),
+        b.layer(name, (n) => new UnfoldAttentionMaps({ name: n, maps: cfg.maps, reduce })),
         a,
       ),
     );
@@ -185,7 +204,7 @@ export function attachHydraPlus(
   const parts: SymbolicTensor[] = [last, ...pairs.map(([s, t]) => byPair.get(`hp_unfold${s}_to${t}`)!)];
   if (cfg.fusion === 'sum')
     return NetBuilder.call(
-      b.layer('hp_fuse_average', () => layers.average({ name: 'hp_fuse_average' })),
+      b.layer('hp_fuse_average', (n) => layers.average({ name: n })),
       parts,
     );
   let y = NetBuilder.call(b.concat('hp_fuse_concat'), parts);

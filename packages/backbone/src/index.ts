@@ -26,6 +26,7 @@ export type { NetArchitecture, SegmentationNetFactory, SegmentationNetOptions } 
 export { ATTENTIVE_BN_SUFFIX, type ConvSpec, NetBuilder } from './net-builder.js';
 export { DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT, dannDigits } from './nets/dann-digits.js';
 export { deeplabV2Resnet, RESNET_BLOCKS } from './nets/deeplabv2-resnet.js';
+export { digitsSeg } from './nets/digits-seg.js';
 export { roadLite } from './nets/road-lite.js';
 export { VGG16_BLOCKS, vgg16Fcn } from './nets/vgg16-fcn.js';
 export {

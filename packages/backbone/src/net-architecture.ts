@@ -23,6 +23,12 @@ export interface SegmentationNetOptions {
    * would add 2048²·(1 + P·L) weights).
    */
   attentionFusion?: 'concat' | 'sum';
+  /**
+   * `'shared'` (default): one attentive path per (source, level) through the main branch's stages (shared weights,
+   * own batch norm). `'separate'`: HydraPlus-Net's form, one attentive branch with its own weights per MDA module
+   * (per source stage), see README.
+   */
+  attentionModules?: 'shared' | 'separate';
   /** Seed of all initializers and dropout masks: same seed ⇒ same initial weights. */
   seed?: number;
   /** Scales every channel count (all nets; default 1). Layer names stay the same, so weights still map by name. */
@@ -79,6 +85,7 @@ const COMMON_KEYS = [
   'attentionSources',
   'attentionLevels',
   'attentionFusion',
+  'attentionModules',
   'seed',
   'widthMultiplier',
   'outputStride',

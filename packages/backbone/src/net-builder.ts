@@ -34,6 +34,8 @@ export class NetBuilder {
     readonly seed: number | undefined,
     readonly initializer: InitializerName,
     readonly attentive: boolean,
+    /** Set on an own-weights branch ({@link ownBranch}): the prefix of its layer names. */
+    readonly prefix: string | null = null,
   ) {}
 
   /** A main-branch builder; `seed` makes every initializer deterministic. */
@@ -46,19 +48,43 @@ export class NetBuilder {
     return new NetBuilder(this.cache, this.seed, this.initializer, true);
   }
 
+  /**
+   * A branch with its own weights (HydraPlus-Net's attentive branches, `attentionModules: 'separate'`): asking it
+   * for layer `name` returns its own layer `<prefix><name>` (made on first use with the main branch's recipe, its
+   * own seeded initial weights, and shared by every later use within this branch).
+   */
+  ownBranch(prefix: string): NetBuilder {
+    if (!/^[A-Za-z0-9_]+$/.test(prefix)) throw new Error(`NetBuilder: invalid branch prefix '${prefix}'`);
+    return new NetBuilder(this.cache, this.seed, this.initializer, false, prefix);
+  }
+
   /** Names of all layers created so far. */
   layerNames(): string[] {
     return [...this.cache.keys()];
   }
 
-  /** Returns the layer called `name`, creating it with `make` on the main branch. */
-  layer<L extends Layer>(name: string, make: () => L, opts: { perBranch?: boolean } = {}): L {
+  /**
+   * Returns the layer called `name`, creating it with `make(actualName)` on the main branch (`actualName` = `name`;
+   * `<name>_hp` for per-branch layers of the attentive branch; `<prefix><name>` on an own-weights branch). A maker
+   * must name its layer `actualName`.
+   */
+  layer<L extends Layer>(name: string, make: (actualName: string) => L, opts: { perBranch?: boolean } = {}): L {
+    if (this.prefix !== null) {
+      const key = this.prefix + name;
+      let l = this.cache.get(key);
+      if (!l) {
+        l = make(key);
+        if (l.name !== key) throw new Error(`NetBuilder: layer '${key}' was created with name '${l.name}'`);
+        this.cache.set(key, l);
+      }
+      return l as L;
+    }
     if (this.attentive) {
       if (opts.perBranch) {
         const key = name + ATTENTIVE_BN_SUFFIX;
         let l = this.cache.get(key);
         if (!l) {
-          l = make();
+          l = make(key);
           this.cache.set(key, l);
         }
         return l as L;
@@ -69,15 +95,15 @@ export class NetBuilder {
       return shared as L;
     }
     if (this.cache.has(name)) throw new Error(`NetBuilder: layer name '${name}' is defined twice`);
-    const l = make();
+    const l = make(name);
     if (l.name !== name) throw new Error(`NetBuilder: layer '${name}' was created with name '${l.name}'`);
     this.cache.set(name, l);
     return l;
   }
 
   /** Conv2D (or {@link AtrousConv2D} when `dilation > 1`) named like Keras, weights `kernel`/`bias`. */
-  conv(name: string, spec: ConvSpec): Layer {
-    return this.layer(name, () => {
+  conv(base: string, spec: ConvSpec): Layer {
+    return this.layer(base, (name) => {
       const dilation = spec.dilation ?? 1;
       const seed = layerSeed(this.seed, name);
       if (dilation > 1) {
@@ -109,35 +135,31 @@ export class NetBuilder {
 
   /** Batch normalisation over channels (per-branch: the attentive branch gets its own `<name>_hp`). */
   bn(name: string, epsilon = 1e-3, momentum = 0.99): Layer {
-    return this.layer(
-      name,
-      () => layers.batchNormalization({ name: this.attentive ? name + ATTENTIVE_BN_SUFFIX : name, epsilon, momentum }),
-      { perBranch: true },
-    );
+    return this.layer(name, (n) => layers.batchNormalization({ name: n, epsilon, momentum }), { perBranch: true });
   }
 
   relu(name: string): Layer {
-    return this.layer(name, () => layers.reLU({ name }));
+    return this.layer(name, (n) => layers.reLU({ name: n }));
   }
 
   sigmoid(name: string): Layer {
-    return this.layer(name, () => layers.activation({ name, activation: 'sigmoid' }));
+    return this.layer(name, (n) => layers.activation({ name: n, activation: 'sigmoid' }));
   }
 
   maxPool(name: string, poolSize: number, strides: number, padding: 'same' | 'valid' = 'valid'): Layer {
-    return this.layer(name, () => layers.maxPooling2d({ name, poolSize, strides, padding }));
+    return this.layer(name, (n) => layers.maxPooling2d({ name: n, poolSize, strides, padding }));
   }
 
   zeroPad(name: string, padding: number): Layer {
-    return this.layer(name, () => layers.zeroPadding2d({ name, padding }));
+    return this.layer(name, (n) => layers.zeroPadding2d({ name: n, padding }));
   }
 
   add(name: string): Layer {
-    return this.layer(name, () => layers.add({ name }));
+    return this.layer(name, (n) => layers.add({ name: n }));
   }
 
   concat(name: string): Layer {
-    return this.layer(name, () => layers.concatenate({ name, axis: -1 }));
+    return this.layer(name, (n) => layers.concatenate({ name: n, axis: -1 }));
   }
 
   /**
@@ -145,7 +167,7 @@ export class NetBuilder {
    * is not dropout. So `seed` fixes initial weights but not dropout masks; use rate 0 for bit-reproducible training.
    */
   dropout(name: string, rate: number): Layer {
-    return this.layer(name, () => layers.dropout({ name, rate }));
+    return this.layer(name, (n) => layers.dropout({ name: n, rate }));
   }
 
   /** Applies a layer to one symbolic tensor. */

@@ -1,6 +1,7 @@
 import type { SegmentationNetFactory } from './net-architecture.js';
 import { dannDigits } from './nets/dann-digits.js';
 import { deeplabV2Resnet } from './nets/deeplabv2-resnet.js';
+import { digitsSeg } from './nets/digits-seg.js';
 import { roadLite } from './nets/road-lite.js';
 import { vgg16Fcn } from './nets/vgg16-fcn.js';
 
@@ -42,3 +43,4 @@ registerSegmentationNet('road-lite', roadLite);
 registerSegmentationNet('vgg16-fcn', vgg16Fcn);
 registerSegmentationNet('deeplabv2-resnet', deeplabV2Resnet);
 registerSegmentationNet('dann-digits', dannDigits);
+registerSegmentationNet('digits-seg', digitsSeg);

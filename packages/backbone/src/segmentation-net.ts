@@ -68,6 +68,11 @@ function checkCommonOptions(name: string, o: SegmentationNetOptions): void {
     throw new Error(`${name}: attention must be 'none' or 'hydraplus', got ${JSON.stringify(o.attention)}`);
   }
   if (o.attentionMaps !== undefined) checkInt(`${name}: attentionMaps`, o.attentionMaps, 1);
+  if (o.attentionModules !== undefined && o.attentionModules !== 'shared' && o.attentionModules !== 'separate') {
+    throw new Error(
+      `${name}: attentionModules must be 'shared' or 'separate', got ${JSON.stringify(o.attentionModules)}`,
+    );
+  }
   for (const key of ['attentionSources', 'attentionLevels'] as const) {
     const v = o[key];
     if (v !== undefined && (!Array.isArray(v) || v.some((x) => !Number.isInteger(x)))) {
@@ -105,6 +110,7 @@ function buildTrunk(name: string, options: SegmentationNetOptions): BuiltTrunk {
       levels: options.attentionLevels ?? [-1, 0, 1],
       batchNorm: arch.batchNorm,
       fusion: options.attentionFusion ?? arch.attentionFusion ?? 'concat',
+      modules: options.attentionModules ?? 'shared',
     });
   }
   return { arch, builder, image, features };

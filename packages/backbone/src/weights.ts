@@ -47,7 +47,8 @@ function shortName(v: { originalName: string }): string {
 
 /**
  * Copies weights between layers matched by name. `rename` maps a source layer name to a target layer name (default
- * identity); a target `X_hp` (HydraPlus attentive batch norm) with no source of its own takes the source `X`.
+ * identity); a target `X_hp` (HydraPlus attentive batch norm) or `hp_m<s>_X` (a HydraPlus-Net own attentive branch's
+ * copy of `X`) with no source of its own takes the source `X`.
  * Weights within a layer match by their short name (`kernel`, `bias`, `gamma`, …), else by position. A Dense kernel
  * `[a, o]` may fill a conv kernel `[k, k, c, o]` with `k·k·c = a` (Keras `fc1`/`fc2` → FCN `fc6`/`fc7`): the
  * row-major reshape matches Keras' NHWC flatten order.
@@ -78,6 +79,12 @@ export function copyWeightsByName(
     if (!bySourceTarget.has(t) && t.endsWith(ATTENTIVE_BN_SUFFIX)) {
       const base = t.slice(0, -ATTENTIVE_BN_SUFFIX.length);
       const s = bySourceTarget.get(base);
+      if (s !== undefined) bySourceTarget.set(t, s);
+    }
+    // HydraPlus-Net's own attentive branches (`hp_m<s>_<layer>`) start as copies of the main branch's layer.
+    const own = /^hp_m\d+_(.+)$/.exec(t);
+    if (!bySourceTarget.has(t) && own) {
+      const s = bySourceTarget.get(own[1]);
       if (s !== undefined) bySourceTarget.set(t, s);
     }
   }
