@@ -5,7 +5,13 @@ import * as api from './index.js';
 
 describe('public API', () => {
   it('lists the built-in nets and builds one by name whose prediction has the input size', () => {
-    expect(api.listSegmentationNets()).toEqual(['dann-digits', 'deeplabv2-resnet', 'road-lite', 'vgg16-fcn']);
+    expect(api.listSegmentationNets()).toEqual([
+      'dann-digits',
+      'deeplabv2-resnet',
+      'digits-seg',
+      'road-lite',
+      'vgg16-fcn',
+    ]);
     const before = tf.memory().numTensors;
     const net = api.createSegmentationNet('road-lite', { numClasses: 5, seed: 0, widthMultiplier: 0.25 });
     const x = tf.zeros([1, 32, 24, 3]) as tf.Tensor4D;
