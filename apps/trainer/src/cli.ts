@@ -170,7 +170,7 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description(
-      'SynthCity: train source-only and road, evaluate both on target-val, print the table, write the report',
+      'SynthCity: train source-only and road, evaluate both on target-test (teacher pretrained on the neutral pool), print the table, write the report',
     )
     .option('--quick', 'smoke test (20 steps, < 1 minute): checks that everything runs; its numbers mean nothing')
     .option('--seed <n>', 'seed', int('--seed'), 1)
@@ -243,6 +243,12 @@ export function buildProgram(): Command {
     .option('--quick', 'tiny smoke version')
     .option('--backend <name>', 'engine', 'auto')
     .option('-o, --out <dir>', 'output folder (default runs/bench-synthcity-<time>)')
+    .option(
+      '--split <name>',
+      'evaluation split: target-test (reported numbers) or target-val (selection only)',
+      'target-test',
+    )
+    .option('--no-torch', 'skip the PyTorch twin (bench/reference/road_synthcity.py, first seed)')
     .option('-s, --set <key=value>', 'override a training config key for every run (repeatable)', collect, [])
     .option('-q, --quiet', 'no progress bar')
     .action(async (o) => {
@@ -258,6 +264,8 @@ export function buildProgram(): Command {
         log,
         quiet: o.quiet,
         extra: o.set,
+        split: o.split,
+        torch: o.torch,
       });
       process.stdout.write(`${r.markdown}\n`);
     });
