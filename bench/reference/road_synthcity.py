@@ -7,8 +7,9 @@ Cityscapes train ids, 255 = ignore), plus the recipe (`recipe`) and the SynthCit
 Same recipe as the Node side (apps/trainer/src/demo.ts DEMO_RECIPE.full, apps/trainer/src/pretrain.ts):
 - net: road-lite (bench/reference/road_step.py RoadLite), He-normal kernels, BN as Keras (eps 1e-3, momentum 0.01);
 - input: RGB / 255, minus the ImageNet mean, over the ImageNet std;
-- teacher: rotation pretext on the `neutral` pool (each image at 0/90/180/270 degrees, 4-way CE on the spatially averaged
-  logits), Adam (tfjs defaults: eps 1e-7), random square crops + horizontal flips, BN in training mode;
+- teacher on the `neutral` pool (recipe.pretrain.task): supervised segmentation on its labels (softmax CE, ignore 255),
+  or the rotation pretext (each image at 0/90/180/270 degrees, 4-way CE on the spatially averaged logits); Adam (tfjs
+  defaults: eps 1e-7), random square crops + horizontal flips, BN in training mode;
 - students: backbone initialised from the teacher; BN frozen (moving statistics of the init used and kept; scale and
   shift learn); Adam with the poly schedule lr * (1 - p)^0.9, p = (step - 1) / steps; source and target random crops
   with flips; one backbone forward of cat(source, target); L = L_seg + l_dst * L_dst + l_spt * L_spt with
@@ -116,12 +117,28 @@ def adam(params, lr):
 
 
 def pretrain_teacher(data, recipe, seed):
-    """Rotation pretext on the neutral pool (apps/trainer/src/pretrain.ts)."""
+    """The teacher on the neutral pool (apps/trainer/src/pretrain.ts): rotation pretext, or supervised segmentation."""
     torch.manual_seed(seed)
-    net = RoadLite(4)
+    task = recipe.get('task', 'rotation')
+    net = RoadLite(19 if task == 'segmentation' else 4)
     net.train()
     opt = adam(net.parameters(), recipe['lr'])
     stream = Stream(data['neutral'], recipe['batch'], (recipe['crop'], recipe['crop']), random.Random(seed * 7919 + 3))
+    if task == 'segmentation':
+        if 'labels' not in data['neutral']:
+            raise SystemExit('road_synthcity.py: pretrain task segmentation needs the neutral labels in the dump')
+        accs = []
+        for step in range(recipe['steps']):
+            x, y, _ = stream.next()
+            z = F.interpolate(net(x), size=y.shape[1:], mode='bilinear', align_corners=False)
+            loss = F.cross_entropy(z, y, ignore_index=255)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if step >= 0.8 * recipe['steps']:
+                ok = y != 255
+                accs.append((z.argmax(1)[ok] == y[ok]).float().mean().item())
+        return net, sum(accs) / max(1, len(accs))
     n = recipe['batch']
     labels = torch.arange(4).repeat_interleave(n)
     correct = []
@@ -234,7 +251,7 @@ def main():
         t0 = time.time()
         teacher, acc = pretrain_teacher(data, recipe['pretrain'], seed)
         out['teacherAccuracy'].append(acc)
-        print(f'road_synthcity.py: seed {seed} teacher rotation accuracy {100 * acc:.1f}% ({time.time() - t0:.0f} s)', file=sys.stderr)
+        print(f'road_synthcity.py: seed {seed} teacher accuracy {100 * acc:.1f}% ({time.time() - t0:.0f} s)', file=sys.stderr)
         for p in presets:
             t0 = time.time()
             m = train(p, data, teacher, recipe['train'], recipe['lambda'], tuple(recipe['grid']), seed, manifest['classIds'])

@@ -32,6 +32,8 @@ export async function dumpSynthCity(
     splits: SynthCitySplit[];
     dataSeed?: number;
     limits?: Partial<Record<SynthCitySplit, number>>;
+    /** Unlabeled pools to dump with their rendered labels (SynthCity's `labels` option). */
+    labelled?: SynthCitySplit[];
     classIds: readonly number[];
     recipe: Record<string, unknown>;
   },
@@ -40,7 +42,7 @@ export async function dumpSynthCity(
   const manifest: SynthCityDumpManifest = { dataSeed, splits: {}, classIds: [...o.classIds], recipe: o.recipe };
   const out: SynthCityDumpSplit[] = [];
   for (const split of o.splits) {
-    const ds = synthCityDataset({ split, seed: dataSeed });
+    const ds = synthCityDataset({ split, seed: dataSeed, labels: o.labelled?.includes(split) ?? false });
     const n = Math.min(o.limits?.[split] ?? ds.length, ds.length);
     if (!Number.isInteger(n) || n < 1) throw new Error(`dumpSynthCity: limit for ${split} must be ≥ 1, got ${n}`);
     const first = await ds.get(0);

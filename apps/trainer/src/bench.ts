@@ -84,8 +84,10 @@ function runTorchTwin(
 export const SYNTHCITY_BENCH_EVAL = DEMO_EVAL_SPLIT;
 /** The unlabeled pool the bench's teacher / initialisation is pretrained on: neither the source nor the target look. */
 export const SYNTHCITY_BENCH_PRETRAIN = 'neutral';
-/** The bench's teacher: rotation pretext on the neutral pool (on top of DEMO_RECIPE's pretraining steps/batch/crop). */
-export const BENCH_TEACHER = { dataset: DEMO_TEACHER_DATASET } as const;
+/** The bench's teacher data: the labelled neutral pool (DEMO_RECIPE's `pretrain` says the task and steps). */
+export const BENCH_TEACHER = {
+  dataset: { ...DEMO_TEACHER_DATASET, options: { ...DEMO_TEACHER_DATASET.options } },
+};
 /**
  * Training settings of every preset on top of DEMO_RECIPE (the same for all presets), chosen on target-val only
  * (bench/results/*-selection-synthcity.json records the selection runs).
@@ -194,6 +196,7 @@ export async function benchSynthCity(o: {
     mkdirSync(dataDir, { recursive: true });
     const c = demoConfig('road', Boolean(o.quick), 1, extra);
     await dumpSynthCity(dataDir, {
+      labelled: recipe.pretrain.task === 'segmentation' ? [SYNTHCITY_BENCH_PRETRAIN] : [],
       splits: ['source', 'target-train', split as 'target-test' | 'target-val', SYNTHCITY_BENCH_PRETRAIN],
       dataSeed: c.dataSeed,
       limits: o.quick
@@ -225,7 +228,7 @@ export async function benchSynthCity(o: {
   const lines = [
     `# road bench synthcity${o.quick ? ' (quick)' : ''}`,
     '',
-    `SynthCity source → ${split} (${o.quick ? 'first images' : `all ${split === 'target-val' ? 200 : 500} images`}; ${split === 'target-val' ? 'SELECTION MODE: target-val, not a reported number' : 'nothing is tuned on it'}), teacher/init rotation-pretrained on the ${SYNTHCITY_BENCH_PRETRAIN} pool (neither look), road-lite, ${seeds.length} seed(s) (${seeds.join(', ')}), backend ${engine.name}. mIoU (%) over the 8 SynthCity classes.`,
+    `SynthCity source → ${split} (${o.quick ? 'first images' : `all ${split === 'target-val' ? 200 : 500} images`}; ${split === 'target-val' ? 'SELECTION MODE: target-val, not a reported number' : 'nothing is tuned on it'}), teacher/init pretrained (${recipe.pretrain.task}, ${recipe.pretrain.steps} steps) on the ${SYNTHCITY_BENCH_PRETRAIN} pool (neither look), road-lite, ${seeds.length} seed(s) (${seeds.join(', ')}), backend ${engine.name}. mIoU (%) over the 8 SynthCity classes.`,
     '',
     `| preset | mean ± sd | min – max | per seed |${twin ? ` PyTorch twin (seed ${twin.seeds[0]}) | ours seed ${twin.seeds[0]} − twin |` : ''}`,
     `|:---|---:|---:|:---|${twin ? '---:|---:|' : ''}`,
@@ -240,7 +243,7 @@ export async function benchSynthCity(o: {
     ...(twin
       ? [
           '',
-          `PyTorch twin: bench/reference/road_synthcity.py (torch ${twin.torch}) on the same dumped images and recipe (its own random crops and init), teacher rotation accuracy ${twin.teacherAccuracy.map((a) => (100 * a).toFixed(0)).join(', ')}%, ${twin.wallSeconds.toFixed(0)} s.`,
+          `PyTorch twin: bench/reference/road_synthcity.py (torch ${twin.torch}) on the same dumped images and recipe (its own random crops and init), teacher accuracy ${twin.teacherAccuracy.map((a) => (100 * a).toFixed(0)).join(', ')}%, ${twin.wallSeconds.toFixed(0)} s.`,
         ]
       : []),
     '',

@@ -18,7 +18,9 @@ import { predictionRows, type TrainSummary, trainRun } from './trainer.js';
  */
 export const DEMO_RECIPE = {
   full: {
-    pretrain: { steps: 300, batch: 4, crop: 64, lr: 0.002 } satisfies Partial<PretrainOptions>,
+    // Supervised segmentation on the labelled neutral pool, 1500 steps (chosen on target-val: distillation helps only
+    // when the teacher's features are semantic; the 300-step rotation teacher's were not — see bench/results).
+    pretrain: { task: 'segmentation', steps: 1500, batch: 4, crop: 64, lr: 0.002 } satisfies Partial<PretrainOptions>,
     train: [
       'steps=800',
       'batch.source=4',
@@ -30,7 +32,7 @@ export const DEMO_RECIPE = {
     ],
   },
   quick: {
-    pretrain: { steps: 20, batch: 2, crop: 32, lr: 0.002 } satisfies Partial<PretrainOptions>,
+    pretrain: { task: 'segmentation', steps: 20, batch: 2, crop: 32, lr: 0.002 } satisfies Partial<PretrainOptions>,
     train: [
       'steps=20',
       'batch.source=2',
@@ -59,11 +61,12 @@ export function labelSmokeTest(table: string, steps: number): string {
 }
 
 /**
- * The demo's (and `road bench synthcity`'s) clean protocol: the teacher / initialisation is rotation-pretrained on
- * SynthCity's `neutral` pool (neither the source nor the target look: the stand-in for ImageNet), and every reported
- * number is on `target-test` (nothing is tuned on it; `target-val` is for selection).
+ * The demo's (and `road bench synthcity`'s) clean protocol: the teacher / initialisation is pretrained (supervised
+ * segmentation, DEMO_RECIPE's `pretrain`) on SynthCity's labelled `neutral` pool — neither the source nor the target
+ * look: the stand-in for a labelled ImageNet-like corpus — and every reported number is on `target-test` (nothing is
+ * tuned on it; `target-val` is for selection).
  */
-export const DEMO_TEACHER_DATASET = 'synthcity#neutral';
+export const DEMO_TEACHER_DATASET = { kind: 'synthcity', split: 'neutral', options: { labels: true } } as const;
 export const DEMO_EVAL_SPLIT = 'target-test';
 
 /** Where cached teachers live (`ROAD_CACHE` or ~/.cache/road). */
@@ -93,7 +96,7 @@ export function demoConfig(preset: string, quick: boolean, seed: number, extra: 
 }
 
 /**
- * `road demo`: on SynthCity, (pretrains or reuses) the teacher rotation-pretrained on the neutral pool, trains
+ * `road demo`: on SynthCity, (pretrains or reuses) the teacher pretrained on the labelled neutral pool, trains
  * `source-only` and `road` with the same recipe and seed, evaluates both on `target-test`, prints a side-by-side per-class table and
  * writes a report with both models' predictions.
  */
@@ -119,7 +122,7 @@ export async function runDemo(options: {
   const tp = Date.now();
   const teacher = await cachedTeacher(options.noCache ? join(options.outDir, 'teacher-cache') : cacheDir(), {
     ...recipe.pretrain,
-    dataset: DEMO_TEACHER_DATASET,
+    dataset: { ...DEMO_TEACHER_DATASET, options: { ...DEMO_TEACHER_DATASET.options } },
     net: 'road-lite',
     seed,
     backend,
@@ -130,7 +133,7 @@ export async function runDemo(options: {
   log(
     teacher.cached
       ? `teacher: cached ${teacher.checkpoint}`
-      : `teacher: pretrained in ${pretrainSeconds.toFixed(0)} s (rotation accuracy ${teacher.accuracy === null ? '?' : (100 * teacher.accuracy).toFixed(1)}%)`,
+      : `teacher: pretrained in ${pretrainSeconds.toFixed(0)} s (${recipe.pretrain.task} accuracy ${teacher.accuracy === null ? '?' : (100 * teacher.accuracy).toFixed(1)}%)`,
   );
   const extra = [
     `val=${JSON.stringify({ kind: 'synthcity', split: DEMO_EVAL_SPLIT })}`,
@@ -180,7 +183,7 @@ export async function runDemo(options: {
   const md = [
     `# road demo${quick ? ' (quick)' : ''}`,
     '',
-    `SynthCity source → ${DEMO_EVAL_SPLIT} (${so.images} images), road-lite, seed ${seed}, backend ${engine.name}; teacher/init rotation-pretrained on the neutral pool (neither look).`,
+    `SynthCity source → ${DEMO_EVAL_SPLIT} (${so.images} images), road-lite, seed ${seed}, backend ${engine.name}; teacher/init pretrained (supervised segmentation) on the labelled neutral pool (neither look).`,
     '',
     table,
     `ROAD − source-only (mIoU over the 8 SynthCity classes): ${gainPoints >= 0 ? '+' : ''}${gainPoints.toFixed(1)} mIoU points${quick ? ` (smoke test: ${runs.road.steps} steps, not a result; run \`road demo\` without --quick)` : ''}.`,
