@@ -85,7 +85,12 @@ export function buildProgram(): Command {
   program
     .command('pretrain')
     .description(
-      'the no-weights fallback: pretrain a teacher backbone on unlabeled images by rotation prediction (with ImageNet weights, set net.weights instead)',
+      'the no-weights fallback: pretrain a teacher backbone by rotation prediction on unlabeled images, or (--task segmentation) supervised on a labelled pool of another look (with ImageNet weights, set net.weights instead)',
+    )
+    .option(
+      '--task <name>',
+      'rotation (unlabeled images) or segmentation (labelled; SynthCity pools are read with their labels)',
+      'rotation',
     )
     .option(
       '-d, --dataset <ref>',
@@ -104,8 +109,14 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress bar')
     .action(async (o) => {
       const { pretrainTeacher } = await import('./pretrain.js');
+      const { parseDatasetString } = await import('./config.js');
+      if (o.task !== 'rotation' && o.task !== 'segmentation')
+        throw new RoadError(`--task must be rotation or segmentation, got ${o.task}`, EXIT.badInput);
+      const ref = parseDatasetString(o.dataset, '--dataset');
       const r = await pretrainTeacher({
-        dataset: o.dataset,
+        task: o.task,
+        dataset:
+          o.task === 'segmentation' && ref.kind === 'synthcity' ? { ...ref, options: { labels: true } } : o.dataset,
         net: o.net,
         width: o.width,
         steps: o.steps,
@@ -119,7 +130,7 @@ export function buildProgram(): Command {
         quiet: o.quiet,
       });
       process.stdout.write(
-        `${JSON.stringify({ checkpoint: r.checkpoint, rotationAccuracy: r.accuracy, seconds: r.seconds })}\n`,
+        `${JSON.stringify({ checkpoint: r.checkpoint, task: o.task, [o.task === 'rotation' ? 'rotationAccuracy' : 'pixelAccuracy']: r.accuracy, seconds: r.seconds })}\n`,
       );
     });
 
