@@ -1,4 +1,4 @@
-// One-shot GPU benchmark of road on tfjs-backend-webgpu (Dawn) against PyTorch CUDA, for a device session with no
+// One-shot GPU benchmark of road on tfjs-backend-webgpu (Dawn) against PyTorch CUDA, for a GPU machine run with no
 // Node.js and little time. Bundled into .gpu/gpu-step.mjs by bench/gpu/prepare.sh; see bench/gpu/README.md.
 //
 //   .gpu/node .gpu/gpu-step.mjs [--tiny] [--software] [--skip-torch] [--budget 420] [--parts torch,init,...] [--cap-scale 1]
@@ -346,7 +346,7 @@ async function kernelTimings(deadline: number): Promise<string> {
       await timeIt(() => runFunc(shipped, { x, dy }, attrs), Date.now() + share),
     );
     if (i < 2) {
-      // Split-K tuning for the next session: fewer / more workgroups than the default 1,024.
+      // Split-K tuning for the next run: fewer / more workgroups than the default 1,024.
       for (const targetWorkgroups of [264, 4096]) {
         const variant = {
           kernelName: 'Conv2DBackpropFilter',

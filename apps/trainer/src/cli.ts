@@ -85,7 +85,12 @@ export function buildProgram(): Command {
   program
     .command('pretrain')
     .description(
-      'the no-weights fallback: pretrain a teacher backbone on unlabeled images by rotation prediction (with ImageNet weights, set net.weights instead)',
+      'the no-weights fallback: pretrain a teacher backbone by rotation prediction on unlabeled images, or (--task segmentation) supervised on a labelled pool of another look (with ImageNet weights, set net.weights instead)',
+    )
+    .option(
+      '--task <name>',
+      'rotation (unlabeled images) or segmentation (labelled; SynthCity pools are read with their labels)',
+      'rotation',
     )
     .option(
       '-d, --dataset <ref>',
@@ -104,8 +109,14 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress bar')
     .action(async (o) => {
       const { pretrainTeacher } = await import('./pretrain.js');
+      const { parseDatasetString } = await import('./config.js');
+      if (o.task !== 'rotation' && o.task !== 'segmentation')
+        throw new RoadError(`--task must be rotation or segmentation, got ${o.task}`, EXIT.badInput);
+      const ref = parseDatasetString(o.dataset, '--dataset');
       const r = await pretrainTeacher({
-        dataset: o.dataset,
+        task: o.task,
+        dataset:
+          o.task === 'segmentation' && ref.kind === 'synthcity' ? { ...ref, options: { labels: true } } : o.dataset,
         net: o.net,
         width: o.width,
         steps: o.steps,
@@ -119,7 +130,7 @@ export function buildProgram(): Command {
         quiet: o.quiet,
       });
       process.stdout.write(
-        `${JSON.stringify({ checkpoint: r.checkpoint, rotationAccuracy: r.accuracy, seconds: r.seconds })}\n`,
+        `${JSON.stringify({ checkpoint: r.checkpoint, task: o.task, [o.task === 'rotation' ? 'rotationAccuracy' : 'pixelAccuracy']: r.accuracy, seconds: r.seconds })}\n`,
       );
     });
 
@@ -186,7 +197,7 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description(
-      'SynthCity: train source-only and road, evaluate both on target-val, print the table, write the report',
+      'SynthCity: train source-only and road, evaluate both on target-test (teacher pretrained on the neutral pool), print the table, write the report',
     )
     .option('--quick', 'smoke test (20 steps, < 1 minute): checks that everything runs; its numbers mean nothing')
     .option('--seed <n>', 'seed', int('--seed'), 1)
@@ -261,6 +272,12 @@ export function buildProgram(): Command {
     .option('--quick', 'tiny smoke version')
     .option('--backend <name>', 'engine', 'auto')
     .option('-o, --out <dir>', 'output folder (default runs/bench-synthcity-<time>)')
+    .option(
+      '--split <name>',
+      'evaluation split: target-test (reported numbers) or target-val (selection only)',
+      'target-test',
+    )
+    .option('--no-torch', 'skip the PyTorch twin (bench/reference/road_synthcity.py, first seed)')
     .option('-s, --set <key=value>', 'override a training config key for every run (repeatable)', collect, [])
     .option('-q, --quiet', 'no progress bar')
     .action(async (o) => {
@@ -277,6 +294,8 @@ export function buildProgram(): Command {
         log,
         quiet: o.quiet,
         extra: o.set,
+        split: o.split,
+        torch: o.torch,
       });
       process.stdout.write(`${r.markdown}\n`);
       log(`report: ${join(outDir, 'report.html')}`);

@@ -4,8 +4,9 @@ import { createBatchIterator } from '@road/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { latestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type DatasetRef, parseDatasetString, resolveDatasetRef } from './config.js';
-import { disposeBatch, openRef, toSpec } from './data.js';
+import { describeRef, disposeBatch, openRef, toSpec } from './data.js';
 import { ensureEngine } from './engine.js';
+import { EXIT, RoadError } from './errors.js';
 import { buildNet, identityOf, netSlots, ROTATION_CLASSES } from './parts.js';
 import { createProgress } from './progress.js';
 import { ensureRunDir, MetricsLog, writeFileAtomic } from './run-dir.js';
@@ -13,8 +14,14 @@ import { segmentationCrossEntropy } from './seg-loss.js';
 
 /** Options of {@link pretrainTeacher}. */
 export interface PretrainOptions {
-  /** Unlabeled images (default `synthcity` → its `pretrain` pool). */
+  /** Unlabeled images (default `synthcity` → its `pretrain` pool); labelled ones for `task: 'segmentation'`. */
   dataset?: string | DatasetRef;
+  /**
+   * `rotation` (default): the self-supervised rotation pretext. `segmentation`: supervised semantic segmentation on a
+   * labelled pool of another look (the stand-in for a labelled ImageNet-like corpus, e.g. SynthCity's `neutral` pool
+   * with `options.labels`); the teacher's features are then semantic, as ROAD's ImageNet teacher's are.
+   */
+  task?: 'rotation' | 'segmentation';
   net?: string;
   /** Width multiplier of the net (must match the student's). */
   width?: number;
@@ -36,7 +43,7 @@ export interface PretrainOptions {
 export interface PretrainResult {
   checkpoint: string;
   steps: number;
-  /** Rotation accuracy over the last 20 % of steps. */
+  /** Rotation accuracy (segmentation: pixel accuracy) over the last 20 % of steps. */
   accuracy: number;
   seconds: number;
   settings: Record<string, unknown>;
@@ -65,6 +72,7 @@ function rot90(x: tf.Tensor4D, k: number): tf.Tensor4D {
  */
 export async function pretrainTeacher(options: PretrainOptions): Promise<PretrainResult> {
   const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const task = options.task ?? 'rotation';
   const settings = {
     dataset: options.dataset ?? 'synthcity',
     net: options.net ?? 'road-lite',
@@ -81,17 +89,19 @@ export async function pretrainTeacher(options: PretrainOptions): Promise<Pretrai
     typeof settings.dataset === 'string'
       ? resolveDatasetRef(parseDatasetString(settings.dataset, 'dataset'), 'pretrain', 'dataset')
       : resolveDatasetRef(settings.dataset, 'pretrain', 'dataset');
-  await openRef(ref, settings.dataSeed, 'pretrain');
+  const ds = await openRef(ref, settings.dataSeed, 'pretrain');
+  if (task === 'segmentation') {
+    const first = await ds.get(0);
+    if (!first.label)
+      throw new RoadError(
+        `pretrain task 'segmentation' needs labels: ${describeRef(ref)} has none (SynthCity's pools: options.labels)`,
+        EXIT.badInput,
+      );
+  }
+  const classes = task === 'segmentation' ? ds.numClasses : ROTATION_CLASSES;
   const paths = ensureRunDir(options.outDir);
-  writeFileAtomic(
-    join(paths.dir, 'pretrain.json'),
-    JSON.stringify({ task: 'rotation', ...settings, dataset: ref }, null, 2),
-  );
-  const net = buildNet(
-    { name: settings.net, attention: 'none', width: settings.width },
-    ROTATION_CLASSES,
-    settings.seed,
-  );
+  writeFileAtomic(join(paths.dir, 'pretrain.json'), JSON.stringify({ task, ...settings, dataset: ref }, null, 2));
+  const net = buildNet({ name: settings.net, attention: 'none', width: settings.width }, classes, settings.seed);
   const optimizer = tf.train.adam(settings.lr);
   const it = createBatchIterator(toSpec(ref, settings.dataSeed, 'pretrain'), {
     batchSize: settings.batch,
@@ -115,6 +125,16 @@ export async function pretrainTeacher(options: PretrainOptions): Promise<Pretrai
     for (let step = 1; step <= settings.steps; step++) {
       const r = await it.next();
       const b = r.value as { images: tf.Tensor4D; labels?: tf.Tensor3D };
+      if (task === 'segmentation') {
+        const seg = segmentationStep(net, optimizer, vars, b.images, b.labels as tf.Tensor3D);
+        const [lossValue, acc] = await seg.data();
+        seg.dispose();
+        disposeBatch(b as never);
+        accs.push(acc);
+        metrics.append({ step, loss_segmentation: lossValue, pixel_accuracy: acc });
+        progress.update(step, { losses: { seg: lossValue, acc }, imagesPerSec: 0 });
+        continue;
+      }
       const n = b.images.shape[0];
       const labels = tf.tensor3d(
         Array.from({ length: 4 * n }, (_, i) => Math.floor(i / n)),
@@ -168,8 +188,8 @@ export async function pretrainTeacher(options: PretrainOptions): Promise<Pretrai
     settings.steps,
     {
       step: settings.steps,
-      net: identityOf({ name: settings.net, attention: 'none', width: settings.width }, ROTATION_CLASSES),
-      state: { pretext: 'rotation', settings, accuracy },
+      net: identityOf({ name: settings.net, attention: 'none', width: settings.width }, classes),
+      state: { pretext: task, settings, accuracy },
     },
     netSlots(net),
   );
@@ -177,9 +197,42 @@ export async function pretrainTeacher(options: PretrainOptions): Promise<Pretrai
   optimizer.dispose();
   const seconds = (Date.now() - t0) / 1000;
   log(
-    `pretrain: rotation accuracy ${(100 * accuracy).toFixed(1)}% after ${settings.steps} steps, ${seconds.toFixed(0)} s → ${checkpoint}`,
+    `pretrain: ${task === 'segmentation' ? 'pixel' : 'rotation'} accuracy ${(100 * accuracy).toFixed(1)}% after ${settings.steps} steps, ${seconds.toFixed(0)} s → ${checkpoint}`,
   );
   return { checkpoint, steps: settings.steps, accuracy, seconds, settings };
+}
+
+/** One supervised step (softmax CE, ignore 255); returns [loss, pixel accuracy over labelled pixels] (caller disposes). */
+function segmentationStep(
+  net: ReturnType<typeof buildNet>,
+  optimizer: tf.Optimizer,
+  vars: tf.Variable[],
+  images: tf.Tensor4D,
+  labels: tf.Tensor3D,
+): tf.Tensor1D {
+  const kept: { acc?: tf.Scalar } = {};
+  const loss = optimizer.minimize(
+    () => {
+      const logits = net.logits(images, true);
+      kept.acc = tf.keep(
+        tf.tidy(() => {
+          const [, h, w] = labels.shape;
+          const z = tf.image.resizeBilinear(logits, [h, w], false, true);
+          const pred = tf.argMax(z, 3);
+          const lab = tf.cast(labels, 'int32');
+          const valid = tf.cast(tf.notEqual(lab, 255), 'float32');
+          const hit = tf.mul(tf.cast(tf.equal(pred, lab), 'float32'), valid);
+          return tf.div(tf.sum(hit), tf.maximum(tf.sum(valid), 1)) as tf.Scalar;
+        }),
+      );
+      return segmentationCrossEntropy(logits, labels);
+    },
+    true,
+    vars,
+  ) as tf.Scalar;
+  const out = tf.stack([loss, kept.acc as tf.Scalar]) as tf.Tensor1D;
+  tf.dispose([loss, kept.acc ?? []]);
+  return out;
 }
 
 /**

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CheckpointFs, latestCheckpoint, nodeCheckpointFs, readCheckpoint } from './checkpoint.js';
 import { loadConfig } from './config.js';
+import { ensureEngine } from './engine.js';
 import { NonFiniteLossError, RoadError } from './errors.js';
 import { loadNetFromCheckpoint } from './predict.js';
 import { pretrainTeacher } from './pretrain.js';
@@ -215,5 +216,54 @@ describe('trainRun', () => {
       report: false,
     });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('pretrainTeacher, segmentation task', () => {
+  it('trains a 19-class net on the labelled neutral pool without leaking tensors; a student starts from it', async () => {
+    await ensureEngine('cpu', () => {});
+    const before = tf.memory().numTensors;
+    const r = await pretrainTeacher({
+      task: 'segmentation',
+      dataset: { kind: 'synthcity', split: 'neutral', options: { labels: true } },
+      steps: 2,
+      batch: 1,
+      crop: 16,
+      width: 0.25,
+      backend: 'cpu',
+      outDir: tmp('teacher-seg'),
+      log: () => {},
+      quiet: true,
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.accuracy).toBeGreaterThanOrEqual(0);
+    expect(r.accuracy).toBeLessThanOrEqual(1);
+    const ck = readCheckpoint(r.checkpoint);
+    expect(ck.manifest.net.numClasses).toBe(19);
+    expect((ck.manifest.state as { pretext: string }).pretext).toBe('segmentation');
+    const run = await trainRun(loadConfig('road', [...TINY, 'steps=1']), {
+      ...quiet,
+      outDir: tmp('seg-teacher-run'),
+      teacherCheckpoint: r.checkpoint,
+      report: false,
+    });
+    expect(run.step).toBe(1);
+  });
+
+  it('refuses an unlabeled pool, naming it', async () => {
+    await expect(
+      pretrainTeacher({
+        task: 'segmentation',
+        dataset: 'synthcity#neutral',
+        steps: 1,
+        batch: 1,
+        crop: 16,
+        width: 0.25,
+        backend: 'cpu',
+        outDir: tmp('teacher-seg-bad'),
+        log: () => {},
+        quiet: true,
+      }),
+    ).rejects.toThrow(/needs labels: synthcity#neutral/);
   });
 });

@@ -24,6 +24,20 @@ describe('openDataset', () => {
     expect((await openDataset({ kind: 'synthcity' })).name).toBe('synthcity/source');
   });
 
+  it("keeps the neutral pool's rendered labels with options.labels (supervised teacher pretraining), else drops them", async () => {
+    const { renderSynthCity } = await import('./synthcity/index.js');
+    const plain = await openDataset({ kind: 'synthcity', split: 'neutral', options: { length: 2 } });
+    expect((await plain.get(1)).label).toBeUndefined();
+    const labelled = await openDataset({ kind: 'synthcity', split: 'neutral', options: { length: 2, labels: true } });
+    const s = await labelled.get(1);
+    const r = renderSynthCity('neutral', 0, 1);
+    expect(Buffer.compare(Buffer.from(s.label as Uint8Array), Buffer.from(r.label as Uint8Array))).toBe(0);
+    expect(Buffer.compare(Buffer.from(s.image), Buffer.from(r.image))).toBe(0);
+    await expect(openDataset({ kind: 'synthcity', split: 'neutral', options: { labels: 'yes' } })).rejects.toThrow(
+      /labels.*true or false.*yes/,
+    );
+  });
+
   it('opens both Digits views', async () => {
     const seg = await openDataset({ kind: 'digits', split: 'test', options: { domain: 'mnist-m', length: 4 } });
     expect(seg.numClasses).toBe(11);

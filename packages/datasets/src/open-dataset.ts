@@ -17,7 +17,7 @@ import type { Dataset, DatasetSpec } from './types.js';
 
 const KINDS: readonly DatasetSpec['kind'][] = ['cityscapes', 'gta5', 'synthia', 'folder', 'synthcity', 'digits'];
 
-const SYNTHCITY_OPTIONS = ['width', 'height', 'length'];
+const SYNTHCITY_OPTIONS = ['width', 'height', 'length', 'labels'];
 const DIGITS_OPTIONS = ['domain', 'view', 'backgrounds', 'threshold', 'length', 'size', 'canvas', 'digits'];
 
 function checkKeys(kind: string, options: Record<string, unknown>, allowed: string[]): void {
@@ -32,7 +32,7 @@ function checkKeys(kind: string, options: Record<string, unknown>, allowed: stri
  * Opens the dataset a {@link DatasetSpec} describes.
  *
  * - `synthcity`: `split` ∈ source | target-train | target-val | pretrain (default source), `seed`,
- *   `options: { width?, height?, length? }` → {@link synthCityDataset}.
+ *   `options: { width?, height?, length?, labels? }` → {@link synthCityDataset}.
  * - `digits`: `split` ∈ train | test, `seed`, `options: { domain: 'mnist' | 'mnist-m', view?: 'segmentation' |
  *   'classification' (default segmentation), backgrounds?: folder, threshold?, length?, size? (classification),
  *   canvas?, digits? (segmentation) }` → {@link digitsSegmentation} / {@link digitsClassification}. A backgrounds
@@ -49,12 +49,15 @@ export async function openDataset(spec: DatasetSpec): Promise<Dataset> {
   switch (kind) {
     case 'synthcity': {
       checkKeys(kind, options, SYNTHCITY_OPTIONS);
+      if (options.labels !== undefined && typeof options.labels !== 'boolean')
+        throw new Error(`openDataset(synthcity): option 'labels' must be true or false, got ${String(options.labels)}`);
       return synthCityDataset({
         split: (spec.split ?? 'source') as SynthCitySplit,
         seed: spec.seed ?? 0,
         width: options.width as number | undefined,
         height: options.height as number | undefined,
         length: options.length as number | undefined,
+        labels: options.labels as boolean | undefined,
       });
     }
     case 'digits': {

@@ -101,6 +101,11 @@ export interface SynthCityOptions {
   height?: number;
   /** Number of images (default {@link SYNTHCITY_DEFAULT_LENGTHS}[split]). */
   length?: number;
+  /**
+   * Keep the rendered labels of the unlabeled pools (`neutral`, `pretrain`): supervised pretraining of a teacher on
+   * the neutral look, the stand-in for a labelled ImageNet-like corpus. Default false (labelled splits keep theirs).
+   */
+  labels?: boolean;
 }
 
 /**
@@ -126,7 +131,7 @@ export function synthCityDataset(opts: SynthCityOptions): Dataset {
         throw new Error(`synthcity/${split}: index ${index} out of range [0, ${length})`);
       }
       const s = renderSynthCity(split, seed, index, width, height);
-      if (UNLABELED.includes(split)) return { ...s, label: undefined };
+      if (UNLABELED.includes(split) && !opts.labels) return { ...s, label: undefined };
       return s;
     },
   };
