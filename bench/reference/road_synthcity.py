@@ -44,10 +44,16 @@ STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 PRESETS = {
     'source-only': dict(dst=False, spt=False, oracle=False),
     'dst': dict(dst=True, spt=False, oracle=False),
-    'spt': dict(dst=False, spt=True, oracle=False),
+    # sptFeatures 'l2' (the trainer's spt preset): the region classifiers see x / sqrt(sum_c x^2 + 1e-12).
+    'spt': dict(dst=False, spt=True, oracle=False, l2=True),
     'road': dict(dst=True, spt=True, oracle=False),
     'oracle': dict(dst=False, spt=False, oracle=True),
 }
+
+
+def l2_channels(x):
+    """[N, C, H, W] -> each position's channel vector over its L2 norm (the trainer's l2NormalizeChannels)."""
+    return x / torch.sqrt(x.pow(2).sum(1, keepdim=True) + 1e-12)
 
 
 def load(data_dir):
@@ -220,7 +226,8 @@ def train(preset, data, teacher_net, recipe, lambdas, grid, seed, class_ids):
             fh, fw = sf.shape[2:]
             idx_s = region_index(xs.shape[0], fh, fw, cs, grid)
             idx_t = region_index(xt.shape[0], fh, fw, ct, grid)
-            spt, _ = spatial_loss(classifiers, unflip(sf, cs), unflip(tf_, ct), idx_s, idx_t, dann_lambda(p))
+            ds, dt = (l2_channels(sf), l2_channels(tf_)) if cfg.get('l2') else (sf, tf_)
+            spt, _ = spatial_loss(classifiers, unflip(ds, cs), unflip(dt, ct), idx_s, idx_t, dann_lambda(p))
             loss = loss + lambdas['spt'] * spt
         if not math.isfinite(loss.item()):
             return float('nan')

@@ -46,6 +46,11 @@ describe('config', () => {
     });
     expect(loadConfig('dst').lambda.spt).toBe(0);
     expect(loadConfig('spt').lambda.dst).toBe(0);
+    // Only the spt preset bounds the classifiers' input; road keeps the raw features it was measured with.
+    expect(loadConfig('spt').sptFeatures).toBe('l2');
+    expect(loadConfig('road').sptFeatures).toBe('raw');
+    expect(loadConfig('road', ['sptFeatures=l2']).sptFeatures).toBe('l2');
+    expect(() => loadConfig('spt', ['sptFeatures=tanh'])).toThrow(/sptFeatures/);
   });
 
   it('turns net.hydraplus into net options a checkpoint records, and refuses bad values', () => {

@@ -194,6 +194,13 @@ export const TrainConfigSchema = z
       .default({}),
     /** Spatial-aware adaptation grid [rows, cols] over the full image (issue default 3×3; paper value unverified). */
     grid: pair('grid').default([3, 3]),
+    /**
+     * Features the region domain classifiers see: `raw` (the net's feature map) or `l2` (each position's channel
+     * vector divided by its L2 norm). The reversed gradient through x/‖x‖ is orthogonal to x, so the adversarial term
+     * cannot drive the feature scale; with frozen BN and no distillation term nothing else bounds it (spt alone
+     * diverged on SynthCity seed 2 with `raw`). The `spt` preset uses `l2`; the others keep `raw`.
+     */
+    sptFeatures: z.enum(['raw', 'l2']).default('raw'),
     lambda: z
       .object({
         /**
@@ -325,8 +332,8 @@ export const PRESETS: Record<string, { description: string; config: TrainConfigI
     config: { lambda: { spt: 0 } },
   },
   spt: {
-    description: '+ spatial-aware adaptation (ROAD §3.3) only',
-    config: { lambda: { dst: 0 } },
+    description: '+ spatial-aware adaptation (ROAD §3.3) only (region classifiers on L2-normalised features)',
+    config: { lambda: { dst: 0 }, sptFeatures: 'l2' },
   },
   road: {
     description:

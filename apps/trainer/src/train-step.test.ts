@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
+import { l2NormalizeChannels } from './feature-norm.js';
 import { disposeBatch, tinyBatch, tinyStepParts } from './step-fixture.js';
 import { learningRateAt, progressOf } from './train-step.js';
 
@@ -34,6 +35,37 @@ describe('createTrainStep', () => {
     expect(snapshot(s.spatial.trainableWeights)).not.toEqual(saaBefore);
     s.disposeBatch(b);
     s.dispose();
+  });
+
+  it('spt (sptFeatures l2): the region classifiers see the L2-normalised features, road sees the raw ones', async () => {
+    for (const [preset, norm] of [
+      ['spt', true],
+      ['road', false],
+    ] as const) {
+      const s = setup(preset);
+      expect(s.config.sptFeatures).toBe(norm ? 'l2' : 'raw');
+      const b = s.batch();
+      const tgt = b.target;
+      if (!tgt) throw new Error('tiny batch has a target');
+      // The spt term computed by hand before the step, on the same weights (frozen BN: same features either way).
+      const want = tf.tidy(() => {
+        const f = (x: tf.Tensor4D) => {
+          const y = s.net.features(x, false);
+          return norm ? l2NormalizeChannels(y) : y;
+        };
+        return s.spatial.loss(f(b.source.images), f(tgt.images), {
+          lambda: 0,
+          sourceCrop: b.source.crops,
+          targetCrop: tgt.crops,
+        }).loss;
+      });
+      const expected = (await want.data())[0];
+      want.dispose();
+      const r = await s.step(b, 1);
+      expect(r.spt).toBeCloseTo(expected, 4);
+      s.disposeBatch(b);
+      s.dispose();
+    }
   });
 
   it('source-only computes only the segmentation term and needs no target batch', async () => {

@@ -5,6 +5,7 @@ import { targetGuidedDistillation } from '@road/distill';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
+import { l2NormalizeChannels } from './feature-norm.js';
 import { segmentationCrossEntropy } from './seg-loss.js';
 
 /** What the step needs from a segmentation net (structurally the @road/backbone net). */
@@ -180,7 +181,9 @@ export function createTrainStep(config: TrainConfig, parts: TrainParts): TrainSt
       }
       if (uses.spt && tgt && tfeat && parts.spatial) {
         // Crops carry `flipped`; @road/dann's region assignment mirrors flipped feature maps itself.
-        const r = parts.spatial.loss(sf, tfeat, {
+        // `sptFeatures: l2`: the classifiers see unit-norm channel vectors (the reversed gradient cannot grow ‖x‖).
+        const dIn = (x: tf.Tensor4D) => (config.sptFeatures === 'l2' ? l2NormalizeChannels(x) : x);
+        const r = parts.spatial.loss(dIn(sf), dIn(tfeat), {
           lambda: lambdaGrl,
           sourceCrop: src.crops,
           targetCrop: tgt.crops,
