@@ -15,7 +15,6 @@ Prints one JSON object: accuracies (MNIST-M test) and wall seconds per method an
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -24,6 +23,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from road_common import dann_lambda, grad_reverse  # noqa: E402
 
 METHODS = ('source-only', 'dann', 'target-trained')
 
@@ -68,23 +70,8 @@ class DomainHead(nn.Module):
         return self.fc2(F.relu(self.fc1(f)))
 
 
-class GradReverse(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, lam):
-        ctx.lam = lam
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return -ctx.lam * g, None
-
-
 def lr_at(p):
     return 0.01 / (1 + 10 * p) ** 0.75
-
-
-def lambda_at(p):
-    return 2 / (1 + math.exp(-10 * p)) - 1
 
 
 def load(data_dir):
@@ -157,7 +144,7 @@ def train_one(method, seed, steps, batch, data, mean):
         n = xs.shape[0]
         loss = F.cross_entropy(net.classify(f[:n]), ys)
         if dom is not None:
-            d = dom(GradReverse.apply(f, lambda_at(p))).squeeze(1)
+            d = dom(grad_reverse(f, dann_lambda(p))).squeeze(1)
             labels = torch.cat([torch.zeros(n), torch.ones(x.shape[0] - n)])
             loss = loss + F.binary_cross_entropy_with_logits(d, labels)
         opt.zero_grad()

@@ -4,6 +4,7 @@ import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { EXIT, RoadError } from './errors.js';
+import type { WeightNetOptions } from './parts.js';
 
 /**
  * One tensor a checkpoint stores and restores. Net weights (tfjs-layers `LayerVariable`s, trainable or not),
@@ -36,14 +37,7 @@ export interface NetIdentity {
    * Further net options (deeplabv2-resnet `depth`, `bnEpsilon` and `strideIn` set by pretrained weights, HydraPlus
    * `attentionModules`, `attentionSources`, `attentionMaps` other than the defaults).
    */
-  options?: {
-    depth?: number;
-    bnEpsilon?: number;
-    strideIn?: '1x1' | '3x3';
-    attentionModules?: 'shared' | 'separate';
-    attentionSources?: number[];
-    attentionMaps?: number;
-  };
+  options?: WeightNetOptions;
 }
 
 /** The JSON half of a checkpoint. The binary half (`weights.bin`) holds the tensors, little-endian. */
