@@ -175,3 +175,24 @@ export class NetBuilder {
     return layer.apply(x) as SymbolicTensor;
   }
 }
+
+/** conv (no bias) → batch norm → ReLU, all named from `name`. */
+export function convBnRelu(
+  x: SymbolicTensor,
+  b: NetBuilder,
+  name: string,
+  filters: number,
+  opts: { strides?: number; dilation?: number; kernelSize?: number } = {},
+): SymbolicTensor {
+  const y = NetBuilder.call(
+    b.conv(`${name}_conv`, {
+      filters,
+      kernelSize: opts.kernelSize ?? 3,
+      strides: opts.strides ?? 1,
+      dilation: opts.dilation ?? 1,
+      useBias: false,
+    }),
+    x,
+  );
+  return NetBuilder.call(b.relu(`${name}_relu`), NetBuilder.call(b.bn(`${name}_bn`), y));
+}

@@ -1,4 +1,4 @@
-import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { layers } from '@tensorflow/tfjs-layers';
 import {
   checkOptionKeys,
   type NetArchitecture,
@@ -6,30 +6,9 @@ import {
   scaled,
   widthOf,
 } from '../net-architecture.js';
-import { NetBuilder } from '../net-builder.js';
+import { convBnRelu, NetBuilder } from '../net-builder.js';
 
 const call = NetBuilder.call;
-
-/** conv (no bias) → batch norm → ReLU, all named from `name`. */
-function convBnRelu(
-  x: SymbolicTensor,
-  b: NetBuilder,
-  name: string,
-  filters: number,
-  opts: { strides?: number; dilation?: number; kernelSize?: number } = {},
-): SymbolicTensor {
-  const y = call(
-    b.conv(`${name}_conv`, {
-      filters,
-      kernelSize: opts.kernelSize ?? 3,
-      strides: opts.strides ?? 1,
-      dilation: opts.dilation ?? 1,
-      useBias: false,
-    }),
-    x,
-  );
-  return call(b.relu(`${name}_relu`), call(b.bn(`${name}_bn`), y));
-}
 
 /**
  * `digits-seg`: a small dilated net for digit canvases (64×64, strokes 2–3 pixels wide, digits about 20 pixels

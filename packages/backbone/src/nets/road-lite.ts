@@ -1,4 +1,3 @@
-import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
   checkOptionKeys,
   type NetArchitecture,
@@ -6,30 +5,9 @@ import {
   scaled,
   widthOf,
 } from '../net-architecture.js';
-import { NetBuilder } from '../net-builder.js';
+import { convBnRelu, NetBuilder } from '../net-builder.js';
 
 const call = NetBuilder.call;
-
-/** conv (no bias) → batch norm → ReLU, all named from `name`. */
-function convBnRelu(
-  x: SymbolicTensor,
-  b: NetBuilder,
-  name: string,
-  filters: number,
-  opts: { strides?: number; dilation?: number; kernelSize?: number } = {},
-): SymbolicTensor {
-  const y = call(
-    b.conv(`${name}_conv`, {
-      filters,
-      kernelSize: opts.kernelSize ?? 3,
-      strides: opts.strides ?? 1,
-      dilation: opts.dilation ?? 1,
-      useBias: false,
-    }),
-    x,
-  );
-  return call(b.relu(`${name}_relu`), call(b.bn(`${name}_bn`), y));
-}
 
 /**
  * `road-lite`: a CPU-sized segmentation net for the built-in benchmarks. Four stages of 3×3 conv + BN + ReLU
