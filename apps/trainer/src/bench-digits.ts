@@ -1,8 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createSegmentationNet, DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT } from '@road/backbone';
 import { dannLambda, dannLearningRate, domainAdversarialLoss, gradientReversal, mlpDomainClassifier } from '@road/dann';
 import { deriveSeed, digitsClassification, Rng } from '@road/datasets';
@@ -14,6 +12,7 @@ import { ensureEngine } from './engine.js';
 import { EXIT, RoadError } from './errors.js';
 import { cachedTeacher } from './pretrain.js';
 import { createProgress } from './progress.js';
+import { runTorchTwin } from './torch-twin.js';
 import { progressOf, setLearningRate } from './train-step.js';
 import { trainRun } from './trainer.js';
 
@@ -281,42 +280,20 @@ interface TorchDigits {
   wallSeconds: number;
 }
 
-/** Path of the PyTorch twin (bench/reference/dann_digits.py at the repository root), or null when absent. */
-function torchScript(): string | null {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../../..', '../..']) {
-    const f = resolve(here, up, 'bench/reference/dann_digits.py');
-    if (existsSync(f)) return f;
-  }
-  return null;
-}
-
-/** Runs the PyTorch twin on the dumped data; null (with the reason logged) when it cannot run. */
-function runTorchTwin(
+/** Runs the PyTorch twin on the dumped data; an error object (with the reason) when it cannot run. */
+function runDigitsTwin(
   dataDir: string,
   seeds: number[],
   steps: number,
   batch: number,
   log: (l: string) => void,
 ): TorchDigits | { error: string } {
-  const script = torchScript();
-  if (!script) return { error: 'bench/reference/dann_digits.py not found (run from a checkout of the repository)' };
-  const python = process.env.ROAD_TORCH_PYTHON ?? '/usr/bin/python3';
-  log(`bench digits: PyTorch twin: ${python} ${script} (${seeds.length} seed(s), ${steps} steps)`);
-  const r = spawnSync(
-    python,
-    [script, '--data', dataDir, '--seeds', seeds.join(','), '--steps', String(steps), '--batch', String(batch)],
-    { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] },
+  return runTorchTwin<TorchDigits>(
+    'dann_digits.py',
+    ['--data', dataDir, '--seeds', seeds.join(','), '--steps', String(steps), '--batch', String(batch)],
+    log,
+    (python, script) => `bench digits: PyTorch twin: ${python} ${script} (${seeds.length} seed(s), ${steps} steps)`,
   );
-  if (r.error) return { error: `${python}: ${r.error.message}` };
-  if (r.status !== 0)
-    return { error: `${script} exited with ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}` };
-  for (const line of (r.stderr ?? '').trim().split('\n')) if (line) log(line);
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchDigits;
-  } catch {
-    return { error: `${script} printed no JSON result` };
-  }
 }
 
 /** Result of {@link benchDigits}. */
@@ -405,7 +382,7 @@ export async function benchDigits(o: {
   }
   const ourWall = (Date.now() - ourT0) / 1000;
   const torch =
-    o.torch === false || o.classification === false ? null : runTorchTwin(dataDir, seeds, steps, recipe.batch, o.log);
+    o.torch === false || o.classification === false ? null : runDigitsTwin(dataDir, seeds, steps, recipe.batch, o.log);
   if (torch && 'error' in torch) o.log(`bench digits: PyTorch twin did not run: ${torch.error}`);
   const segT0 = Date.now();
   if (o.segmentation !== false) {

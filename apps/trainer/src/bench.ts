@@ -1,8 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { summarize } from './bench-common.js';
 import { dumpSynthCity } from './bench-synthcity-dump.js';
 import { PRESETS } from './config.js';
@@ -12,6 +10,7 @@ import { EXIT, RoadError } from './errors.js';
 import { headlineMiou, SYNTHCITY_CLASS_IDS } from './evaluate.js';
 import { cachedTeacher } from './pretrain.js';
 import { writeMultiRunReport } from './report.js';
+import { runTorchTwin } from './torch-twin.js';
 import { trainRun } from './trainer.js';
 
 /** Result of {@link benchSynthCity}. */
@@ -45,40 +44,20 @@ export interface TorchSynthCity {
 /** Presets the PyTorch twin implements. */
 export const TORCH_SYNTHCITY_PRESETS = ['source-only', 'dst', 'spt', 'road', 'oracle'];
 
-function torchScript(): string | null {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../../..', '../..']) {
-    const f = resolve(here, up, 'bench/reference/road_synthcity.py');
-    if (existsSync(f)) return f;
-  }
-  return null;
-}
-
 /** Runs the PyTorch twin on a dump; an error object (with the reason) when it cannot run. */
-function runTorchTwin(
+function runSynthCityTwin(
   dataDir: string,
   seeds: number[],
   presets: string[],
   log: (l: string) => void,
 ): TorchSynthCity | { error: string } {
-  const script = torchScript();
-  if (!script) return { error: 'bench/reference/road_synthcity.py not found (run from a checkout of the repository)' };
-  const python = process.env.ROAD_TORCH_PYTHON ?? '/usr/bin/python3';
-  log(`bench synthcity: PyTorch twin: ${python} ${script} (seeds ${seeds.join(',')}, ${presets.join(',')})`);
-  const r = spawnSync(python, [script, '--data', dataDir, '--seeds', seeds.join(','), '--presets', presets.join(',')], {
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (r.error) return { error: `${python}: ${r.error.message}` };
-  if (r.status !== 0)
-    return { error: `${script} exited with ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}` };
-  for (const line of (r.stderr ?? '').trim().split('\n')) if (line) log(line);
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchSynthCity;
-  } catch {
-    return { error: `${script} printed no JSON result` };
-  }
+  return runTorchTwin<TorchSynthCity>(
+    'road_synthcity.py',
+    ['--data', dataDir, '--seeds', seeds.join(','), '--presets', presets.join(',')],
+    log,
+    (python, script) =>
+      `bench synthcity: PyTorch twin: ${python} ${script} (seeds ${seeds.join(',')}, ${presets.join(',')})`,
+  );
 }
 
 /** The SynthCity split every `road bench synthcity` number is measured on (nothing is tuned on it). */
@@ -221,7 +200,7 @@ export async function benchSynthCity(o: {
       },
     });
     torch = twinPresets.length
-      ? runTorchTwin(dataDir, [seeds[0]], twinPresets, o.log)
+      ? runSynthCityTwin(dataDir, [seeds[0]], twinPresets, o.log)
       : { error: `none of ${o.presets.join(', ')} has a PyTorch twin` };
     if ('error' in torch) o.log(`bench synthcity: PyTorch twin did not run: ${torch.error}`);
   }
