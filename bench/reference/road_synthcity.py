@@ -44,9 +44,9 @@ STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 PRESETS = {
     'source-only': dict(dst=False, spt=False, oracle=False),
     'dst': dict(dst=True, spt=False, oracle=False),
-    # sptFeatures 'l2' (the trainer's spt preset): the region classifiers see x / sqrt(sum_c x^2 + 1e-12).
+    # sptFeatures 'l2' (the trainer's default): the region classifiers see x / sqrt(sum_c x^2 + 1e-12).
     'spt': dict(dst=False, spt=True, oracle=False, l2=True),
-    'road': dict(dst=True, spt=True, oracle=False),
+    'road': dict(dst=True, spt=True, oracle=False, l2=True),
     'oracle': dict(dst=False, spt=False, oracle=True),
 }
 

@@ -266,9 +266,15 @@ export function buildProgram(): Command {
     });
   bench
     .command('synthcity')
-    .description('the ROAD ablation on SynthCity: source-only, dst, spt, road, road-hydraplus, oracle (mean ± spread)')
+    .description(
+      'the ROAD ablation on SynthCity: source-only, dst, spt, road, road-hydraplus (shared and paper form), oracle (mean ± spread)',
+    )
     .option('--seeds <n>', 'number of seeds', int('--seeds'), 3)
-    .option('--presets <list>', 'comma-separated presets', 'source-only,dst,spt,road,road-hydraplus,oracle')
+    .option(
+      '--presets <list>',
+      'comma-separated presets',
+      'source-only,dst,spt,road,road-hydraplus,road-hydraplus-paper,oracle',
+    )
     .option('--quick', 'tiny smoke version')
     .option('--backend <name>', 'engine', 'auto')
     .option('-o, --out <dir>', 'output folder (default runs/bench-synthcity-<time>)')

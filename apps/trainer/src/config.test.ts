@@ -46,10 +46,10 @@ describe('config', () => {
     });
     expect(loadConfig('dst').lambda.spt).toBe(0);
     expect(loadConfig('spt').lambda.dst).toBe(0);
-    // Only the spt preset bounds the classifiers' input; road keeps the raw features it was measured with.
-    expect(loadConfig('spt').sptFeatures).toBe('l2');
-    expect(loadConfig('road').sptFeatures).toBe('raw');
-    expect(loadConfig('road', ['sptFeatures=l2']).sptFeatures).toBe('l2');
+    // One setting for every adversarial preset: the classifiers see L2-normalised features unless told otherwise.
+    for (const preset of ['spt', 'road', 'road-hydraplus', 'road-hydraplus-paper'])
+      expect(loadConfig(preset).sptFeatures).toBe('l2');
+    expect(loadConfig('road', ['sptFeatures=raw']).sptFeatures).toBe('raw');
     expect(() => loadConfig('spt', ['sptFeatures=tanh'])).toThrow(/sptFeatures/);
   });
 

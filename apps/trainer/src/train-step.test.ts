@@ -37,12 +37,13 @@ describe('createTrainStep', () => {
     s.dispose();
   });
 
-  it('spt (sptFeatures l2): the region classifiers see the L2-normalised features, road sees the raw ones', async () => {
+  it('sptFeatures l2 (the default): the region classifiers see the L2-normalised features; raw: the features as they are', async () => {
     for (const [preset, norm] of [
       ['spt', true],
+      ['road', true],
       ['road', false],
     ] as const) {
-      const s = setup(preset);
+      const s = setup(preset, norm ? [] : ['sptFeatures=raw']);
       expect(s.config.sptFeatures).toBe(norm ? 'l2' : 'raw');
       const b = s.batch();
       const tgt = b.target;
