@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -97,11 +97,53 @@ describe('road bench digits: data, mean pixel, training loop', () => {
       for (const v of Object.values(r.segmentationDigitIou)) expect(v[0]).toBeLessThanOrEqual(1);
       expect(r.classification['source-only']).toEqual([]);
       expect(r.markdown).not.toMatch(/## Classification/);
-      expect(r.markdown).toMatch(/\| in-domain \| [\d.]+ \| [\d.]+ \| (≥|<) 60/);
+      expect(r.markdown).toMatch(/\| in-domain \| [\d.]+ \| [\d.]+ \| [\d.]+ \| (≥|<) 60/);
+      expect(Object.keys(r.segmentationBackgroundIou)).toEqual(Object.keys(r.segmentation));
       expect(readFileSync(join(dir, 'out', 'seg-seed-1', 'in-domain', 'config.json'), 'utf8')).toMatch(/"digits-seg"/);
+      // Reported on the test digits; the teacher is supervised on the neutral look (never MNIST-M).
+      expect(r.segmentationSplit).toBe('test');
+      const dstConfig = JSON.parse(readFileSync(join(dir, 'out', 'seg-seed-1', 'dst', 'config.json'), 'utf8'));
+      expect(dstConfig.val).toMatchObject({ kind: 'digits', split: 'test', options: { domain: 'mnist-m' } });
+      // The recipe's loss weights reach only the terms each preset has on; BN frozen at the teacher's statistics.
+      const lambdas = Object.fromEntries(
+        ['in-domain', 'source-only', 'dst', 'spt', 'road'].map((row) => {
+          const c = JSON.parse(readFileSync(join(dir, 'out', 'seg-seed-1', row, 'config.json'), 'utf8'));
+          expect(c.net.bn).toBe('frozen');
+          return [row, c.lambda];
+        }),
+      );
+      expect(lambdas).toEqual({
+        'in-domain': { dst: 0, spt: 0 },
+        'source-only': { dst: 0, spt: 0 },
+        dst: { dst: 0.1, spt: 0 },
+        spt: { dst: 0, spt: 0.3 },
+        road: { dst: 0.1, spt: 0.3 },
+      });
+      expect(r.segmentationTeacherAccuracy).toHaveLength(1);
+      const teacherDirs = readdirSync(join(dir, 'cache')).filter((d) => d.startsWith('teacher-digits-seg'));
+      expect(teacherDirs).toHaveLength(1);
+      const pretrain = JSON.parse(readFileSync(join(dir, 'cache', teacherDirs[0], 'pretrain.json'), 'utf8'));
+      expect(pretrain).toMatchObject({ task: 'segmentation', dataset: { options: { domain: 'neutral' } } });
     } finally {
       if (prev === undefined) delete process.env.ROAD_CACHE;
       else process.env.ROAD_CACHE = prev;
     }
   }, 120_000);
+
+  it('refuses an unknown segmentation split before training anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'road-digits-split-'));
+    await expect(
+      benchDigits({
+        seeds: 1,
+        quick: true,
+        backend: 'cpu',
+        outDir: join(dir, 'out'),
+        log: () => {},
+        quiet: true,
+        torch: false,
+        classification: false,
+        segSplit: 'val' as never,
+      }),
+    ).rejects.toThrow(/segmentation split must be test or selection, got val/);
+  }, 60_000);
 });

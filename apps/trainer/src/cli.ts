@@ -243,6 +243,17 @@ export function buildProgram(): Command {
     .option('--no-torch', 'skip the PyTorch twin (bench/reference/dann_digits.py)')
     .option('--no-segmentation', 'skip the segmentation view')
     .option('--no-classification', 'skip the classification part (and its PyTorch twin)')
+    .option(
+      '--seg-split <name>',
+      'segmentation view evaluated on: test (reported numbers) or selection (training digits, other layouts; for choosing a recipe)',
+      'test',
+    )
+    .option(
+      '-s, --set <key=value>',
+      'override a training config key for every segmentation run (repeatable), e.g. --set net.bn=frozen',
+      collect,
+      [],
+    )
     .option('--quick', 'tiny smoke version')
     .option('--backend <name>', 'engine', 'auto')
     .option('-o, --out <dir>', 'output folder (default runs/bench-digits-<time>)')
@@ -256,6 +267,8 @@ export function buildProgram(): Command {
         torch: o.torch,
         segmentation: o.segmentation,
         classification: o.classification,
+        segSplit: o.segSplit,
+        segSet: o.set,
         quick: o.quick,
         backend: o.backend,
         outDir: resolve(o.out ?? join('runs', `bench-digits-${stamp()}`)),

@@ -11,6 +11,7 @@ import {
   loadBackgrounds,
   loadMnist,
   mnistMBlend,
+  neutralBlend,
   proceduralBackgrounds,
 } from './digits.js';
 import { writePng } from './image-io.js';
@@ -31,6 +32,19 @@ describe('mnistMBlend', () => {
     // threshold 0 → D = [0, 255, 255, 255]
     expect(Array.from(mnistMBlend(digit, bg, 0))).toEqual([10, 20, 30, 155, 105, 55, 0, 255, 127, 255, 255, 255]);
     expect(() => mnistMBlend(digit, new Uint8Array(3))).toThrow(/expected 12/);
+  });
+});
+
+describe('neutralBlend', () => {
+  it('out = round((1 − a)·B + a·colour) with a = digit / 255 (by hand)', () => {
+    const digit = [0, 255, 51, 204];
+    const bg = Uint8Array.from([10, 20, 30, 100, 150, 200, 255, 0, 128, 0, 0, 0]);
+    // a = 0, 1, 0.2, 0.8 over colour (200, 100, 0):
+    // 0.8·(255, 0, 128) + 0.2·(200, 100, 0) = (244, 20, 102.4); 0.2·(0, 0, 0) + 0.8·(200, 100, 0) = (160, 80, 0)
+    expect(Array.from(neutralBlend(digit, bg, [200, 100, 0]))).toEqual([
+      10, 20, 30, 200, 100, 0, 244, 20, 102, 160, 80, 0,
+    ]);
+    expect(() => neutralBlend(digit, new Uint8Array(3), [0, 0, 0])).toThrow(/expected 12/);
   });
 });
 
@@ -132,6 +146,36 @@ describe('digitsSegmentation', () => {
     }
     expect(classes.has(DIGITS_BACKGROUND_CLASS)).toBe(true);
     expect(classes.size).toBeGreaterThan(8); // 20 canvases × 2–4 digits cover most classes
+  });
+
+  it('neutral: same layout and labels as mnist, one colour per canvas blended over textures that are not the MNIST-M backgrounds', async () => {
+    const opts = { split: 'train' as const, seed: 4, length: 6 };
+    const a = digitsSegmentation({ ...opts, domain: 'mnist' });
+    const n = digitsSegmentation({ ...opts, domain: 'neutral' });
+    const m = digitsSegmentation({ ...opts, domain: 'mnist-m' }); // procedural backgrounds too, but its own pool
+    for (let i = 0; i < 6; i++) {
+      const s = await a.get(i);
+      const t = await n.get(i);
+      const u = await m.get(i);
+      expect(Buffer.from(s.label!).equals(Buffer.from(t.label!))).toBe(true);
+      // Full ink (255) shows the canvas's colour exactly; every full-ink pixel has the same colour.
+      const full = new Set<string>();
+      for (let p = 0; p < 64 * 64; p++)
+        if (s.image[3 * p] === 255) full.add(Array.from(t.image.subarray(3 * p, 3 * p + 3)).join(','));
+      expect(full.size).toBe(1);
+      // Background pixels differ from MNIST-M's (another texture pool), and the image is not MNIST's black.
+      let same = 0;
+      let bg = 0;
+      for (let p = 0; p < 64 * 64; p++) {
+        if (s.image[3 * p] !== 0) continue;
+        bg++;
+        if (t.image[3 * p] === u.image[3 * p] && t.image[3 * p + 1] === u.image[3 * p + 1]) same++;
+      }
+      expect(same / bg).toBeLessThan(0.5);
+      expect(t.image.some((v) => v > 0)).toBe(true);
+    }
+    // Deterministic in (seed, split, index).
+    expect(Buffer.from((await n.get(2)).image).equals(Buffer.from((await n.get(2)).image))).toBe(true);
   });
 
   it('places between digits[0] and digits[1] digits', async () => {

@@ -19,8 +19,12 @@ import { readRgb } from './image-io.js';
 import { deriveSeed, Rng } from './rng.js';
 import type { Dataset, Sample } from './types.js';
 
-/** The domains of the Digits benchmark. */
-export type DigitsDomain = 'mnist' | 'mnist-m';
+/**
+ * The domains of the Digits benchmark: `mnist` (source), `mnist-m` (target) and `neutral`, a third look for
+ * pretraining a teacher that is neither: each canvas's digits in one random colour, alpha-blended (not inverted) over
+ * procedural colour textures of their own seed, never over the MNIST-M photos.
+ */
+export type DigitsDomain = 'mnist' | 'mnist-m' | 'neutral';
 /** Digits splits (fixed 80/20 per class). */
 export type DigitsSplit = 'train' | 'test';
 
@@ -143,6 +147,39 @@ export async function loadBackgrounds(dir: string, minSize = 64): Promise<Backgr
 }
 
 /**
+ * The `neutral` look: `out = (1 − a)·B + a·colour` with `a = digit / 255` (the digit's own grey level as opacity), over
+ * the RGB background `B`. `digit` has one value per pixel, `background` three.
+ */
+export function neutralBlend(digit: ArrayLike<number>, background: Uint8Array, colour: [number, number, number]) {
+  if (background.length !== digit.length * 3) {
+    throw new Error(`neutralBlend: background has ${background.length} values, expected ${digit.length * 3}`);
+  }
+  const out = new Uint8Array(background.length);
+  for (let p = 0; p < digit.length; p++) {
+    const a = digit[p] / 255;
+    for (let k = 0; k < 3; k++) out[3 * p + k] = Math.round((1 - a) * background[3 * p + k] + a * colour[k]);
+  }
+  return out;
+}
+
+/** A neutral-look canvas: a procedural texture patch of the neutral pool and one random digit colour. */
+function neutralImage(gray: Uint8Array, size: number, seed: number, rng: Rng): Uint8Array {
+  const colour = hsvToRgb(rng.uniform(), rng.uniform(0.3, 1), rng.uniform(0.5, 1));
+  const patch = randomPatch(rng, neutralBackgrounds(seed), size, size);
+  return neutralBlend(gray, patch, colour);
+}
+
+const neutralPools = new Map<number, BackgroundImage[]>();
+function neutralBackgrounds(seed: number): BackgroundImage[] {
+  let bgs = neutralPools.get(seed);
+  if (!bgs) {
+    bgs = proceduralBackgrounds(deriveSeed(seed, 'digits-neutral'));
+    neutralPools.set(seed, bgs);
+  }
+  return bgs;
+}
+
+/**
  * Procedural colour textures standing in for photos when no backgrounds folder is given: a few Voronoi colour
  * regions (random hues), modulated by three octaves of value noise and sometimes sinusoidal stripes. Deterministic
  * from `seed`. These are *not* BSDS500: MNIST-M numbers made with them differ from the paper's.
@@ -241,8 +278,8 @@ export interface DigitsOptions {
 
 function checkCommon(opts: DigitsOptions): { split: DigitsSplit; seed: number; threshold: number } {
   const { domain, split = 'train', seed = 0, threshold = 0 } = opts;
-  if (domain !== 'mnist' && domain !== 'mnist-m')
-    throw new Error(`digits: unknown domain '${domain}' (expected mnist, mnist-m)`);
+  if (domain !== 'mnist' && domain !== 'mnist-m' && domain !== 'neutral')
+    throw new Error(`digits: unknown domain '${domain}' (expected mnist, mnist-m, neutral)`);
   if (split !== 'train' && split !== 'test') throw new Error(`digits: unknown split '${split}' (expected train, test)`);
   if (!Number.isSafeInteger(seed)) throw new Error(`digits: seed must be an integer, got ${seed}`);
   if (!(threshold >= 0 && threshold < 255)) throw new Error(`digits: threshold must be in [0, 255), got ${threshold}`);
@@ -297,6 +334,8 @@ export function digitsClassification(opts: DigitsOptions & { size?: number }): D
       if (opts.domain === 'mnist') {
         image = new Uint8Array(size * size * 3);
         for (let p = 0; p < digit.length; p++) image[3 * p] = image[3 * p + 1] = image[3 * p + 2] = digit[p];
+      } else if (opts.domain === 'neutral') {
+        image = neutralImage(digit, size, seed, new Rng(deriveSeed(seed, 'digits-cls-neutral', split, index)));
       } else {
         const rng = new Rng(deriveSeed(seed, 'digits-cls', split, index));
         image = mnistMBlend(digit, randomPatch(rng, await getBackgrounds(), size, size), threshold);
@@ -311,7 +350,7 @@ export function digitsClassification(opts: DigitsOptions & { size?: number }): D
  * Segmentation view: `canvas`×`canvas` images with `digits[0]..digits[1]` MNIST digits placed without overlapping ink;
  * label = the digit's class (0..9) on its ink pixels (value > `threshold`), {@link DIGITS_BACKGROUND_CLASS} (10)
  * elsewhere; `numClasses` is 11. `mnist`: grey digits on black (max where bounding boxes touch); `mnist-m`: the
- * {@link mnistMBlend} of the union ink mask over a background patch. Layout and digits depend on
+ * {@link mnistMBlend} of the union ink mask over a background patch; `neutral`: {@link neutralBlend}. Layout and digits depend on
  * `(seed, split, index)` only, and are the same in both domains (so a domain pair shows the same scenes).
  */
 export function digitsSegmentation(opts: DigitsOptions & { canvas?: number; digits?: [number, number] }): Dataset {
@@ -386,6 +425,8 @@ export function digitsSegmentation(opts: DigitsOptions & { canvas?: number; digi
       if (opts.domain === 'mnist') {
         image = new Uint8Array(C * C * 3);
         for (let p = 0; p < gray.length; p++) image[3 * p] = image[3 * p + 1] = image[3 * p + 2] = gray[p];
+      } else if (opts.domain === 'neutral') {
+        image = neutralImage(gray, C, seed, new Rng(deriveSeed(seed, 'digits-seg-neutral', split, index)));
       } else {
         const bgRng = new Rng(deriveSeed(seed, 'digits-seg-bg', split, index));
         image = mnistMBlend(gray, randomPatch(bgRng, await getBackgrounds(), C, C), threshold);

@@ -17,6 +17,7 @@ export {
   loadBackgrounds,
   loadMnist,
   mnistMBlend,
+  neutralBlend,
   proceduralBackgrounds,
 } from './digits.js';
 export {

@@ -18,7 +18,7 @@ import type { Dataset, DatasetSpec } from './types.js';
 const KINDS: readonly DatasetSpec['kind'][] = ['cityscapes', 'gta5', 'synthia', 'folder', 'synthcity', 'digits'];
 
 const SYNTHCITY_OPTIONS = ['width', 'height', 'length', 'labels'];
-const DIGITS_OPTIONS = ['domain', 'view', 'backgrounds', 'threshold', 'length', 'size', 'canvas', 'digits'];
+const DIGITS_OPTIONS = ['domain', 'view', 'backgrounds', 'threshold', 'length', 'size', 'canvas', 'digits', 'seed'];
 
 function checkKeys(kind: string, options: Record<string, unknown>, allowed: string[]): void {
   for (const key of Object.keys(options)) {
@@ -67,7 +67,9 @@ export async function openDataset(spec: DatasetSpec): Promise<Dataset> {
         throw new Error(`openDataset(digits): options.view must be 'segmentation' or 'classification', got '${view}'`);
       }
       if (options.domain === undefined)
-        throw new Error(`openDataset(digits): options.domain ('mnist' or 'mnist-m') is required`);
+        throw new Error(`openDataset(digits): options.domain ('mnist', 'mnist-m' or 'neutral') is required`);
+      if (options.seed !== undefined && !Number.isSafeInteger(options.seed))
+        throw new Error(`openDataset(digits): options.seed must be an integer, got ${JSON.stringify(options.seed)}`);
       let backgrounds = options.backgrounds as string | BackgroundImage[] | undefined;
       if (typeof backgrounds === 'string') {
         const minSize =
@@ -77,7 +79,8 @@ export async function openDataset(spec: DatasetSpec): Promise<Dataset> {
       const common = {
         domain: options.domain as DigitsDomain,
         split: (spec.split ?? 'train') as DigitsSplit,
-        seed: spec.seed ?? 0,
+        // options.seed: a fixed layout/background seed (e.g. a selection set of other canvases than training's).
+        seed: (options.seed as number | undefined) ?? spec.seed ?? 0,
         backgrounds,
         threshold: options.threshold as number | undefined,
         length: options.length as number | undefined,
