@@ -230,7 +230,7 @@ export async function benchSynthCity(o: {
     '',
     gapClosed === null
       ? ''
-      : `Gap closed by road on ${split}: (road − source-only) / (oracle − source-only) = ${(100 * gapClosed).toFixed(0)}% of the means${gapPerSeed ? ` (per seed: ${gapPerSeed.map((g) => `${(100 * g).toFixed(0)}%`).join(', ')})` : ''}; the issue asks ≥ 40%.`,
+      : `Gap closed by road on ${split}: (road − source-only) / (oracle − source-only) = ${(100 * gapClosed).toFixed(1)}% of the means${gapPerSeed ? ` (per seed: ${gapPerSeed.map((g) => `${(100 * g).toFixed(1)}%`).join(', ')})` : ''}; target ≥ 40%: ${gapClosed >= 0.4 ? 'met ✓' : 'not met ✗'}.`,
     '',
     Object.keys(ordering).length
       ? `Paper ordering: ${Object.entries(ordering)
