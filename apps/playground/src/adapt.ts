@@ -4,10 +4,9 @@
 import { createSegmentationNet, DANN_DIGITS_FEATURES, type SegmentationNet } from '@road/backbone';
 import {
   type DomainClassifier,
+  dannClassificationObjective,
   dannLambda,
   dannLearningRate,
-  domainAdversarialLoss,
-  gradientReversal,
   mlpDomainClassifier,
 } from '@road/dann';
 import { type BackgroundImage, deriveSeed, proceduralBackgrounds, Rng } from '@road/datasets';
@@ -151,14 +150,15 @@ export function setupAdapt(train: DigitPool, test: DigitPool, status: (line: str
       si.map((i) => mnistImage(train, i)),
       mean,
     );
-    const ys = tf.tidy(() =>
-      tf.oneHot(
-        tf.tensor1d(
-          Int32Array.from(si, (i) => train.labels[i]),
-          'int32',
-        ),
-        10,
-      ),
+    const ys = tf.tidy(
+      () =>
+        tf.oneHot(
+          tf.tensor1d(
+            Int32Array.from(si, (i) => train.labels[i]),
+            'int32',
+          ),
+          10,
+        ) as tf.Tensor2D,
     );
     const xt =
       m.domain != null
@@ -171,25 +171,18 @@ export function setupAdapt(train: DigitPool, test: DigitPool, status: (line: str
     const vars = [...m.net.trainableVariables(), ...(m.domain ? m.domain.trainableWeights : [])];
     const total = m.optimizer.minimize(
       () => {
-        const x = xt ? (tf.concat([xs, xt], 0) as tf.Tensor4D) : xs;
-        const f = m.net.features(x, true);
-        const fs = xt ? (tf.slice(f, [0, 0, 0, 0], [BATCH, -1, -1, -1]) as tf.Tensor4D) : f;
-        const logits = tf.reshape(m.net.logitsFromFeatures(fs, true), [BATCH, 10]);
-        const c = tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
-        kept.cls = tf.keep(c);
-        if (!xt || !m.domain) return c;
-        const flat = tf.reshape(f, [f.shape[0], DANN_DIGITS_FEATURES]);
-        const d = m.domain.apply(gradientReversal(flat, lambda), { training: true });
-        const ds = tf.slice(d, [0, 0], [BATCH, -1]);
-        const dt = tf.slice(d, [BATCH, 0], [-1, -1]);
-        kept.acc = tf.keep(
-          tf.div<tf.Scalar>(
-            tf.add(tf.sum(tf.cast(tf.lessEqual(ds, 0), 'float32')), tf.sum(tf.cast(tf.greater(dt, 0), 'float32'))),
-            2 * BATCH,
-          ),
-        );
-        const r = domainAdversarialLoss(ds, dt, { readAccuracy: false });
-        return tf.add(c, r.loss) as tf.Scalar;
+        const t = dannClassificationObjective({
+          net: m.net,
+          source: xs,
+          labels: ys,
+          target: xt,
+          domainClassifier: m.domain,
+          lambda,
+          accuracy: true,
+        });
+        kept.cls = tf.keep(t.labelLoss);
+        if (t.domainAccuracy) kept.acc = tf.keep(t.domainAccuracy);
+        return t.loss;
       },
       true,
       vars,

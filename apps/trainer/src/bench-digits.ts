@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createSegmentationNet, DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT } from '@road/backbone';
-import { dannLambda, dannLearningRate, domainAdversarialLoss, gradientReversal, mlpDomainClassifier } from '@road/dann';
+import { dannClassificationObjective, dannLambda, dannLearningRate, mlpDomainClassifier } from '@road/dann';
 import { deriveSeed, digitsClassification, Rng } from '@road/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { DANN_PAPER_DIGITS, summarize } from './bench-common.js';
@@ -212,34 +212,31 @@ export async function trainDigitsClassifier(o: {
       const lambda = dannLambda(p);
       const si = src.next();
       const xs = batchTensor(labelled, si, o.mean);
-      const ys = tf.tidy(() =>
-        tf.oneHot(
-          tf.tensor1d(
-            Int32Array.from(si, (i) => labelled.labels[i]),
-            'int32',
-          ),
-          10,
-        ),
+      const ys = tf.tidy(
+        () =>
+          tf.oneHot(
+            tf.tensor1d(
+              Int32Array.from(si, (i) => labelled.labels[i]),
+              'int32',
+            ),
+            10,
+          ) as tf.Tensor2D,
       );
       const xt = tgt ? batchTensor(target, tgt.next(), o.mean) : null;
       const kept: { cls?: tf.Scalar; dom?: tf.Scalar } = {};
       const loss = optimizer.minimize(
         () => {
-          const n = si.length;
-          const x = xt ? (tf.concat([xs, xt], 0) as tf.Tensor4D) : xs;
-          const f = net.features(x, true);
-          const fs = xt ? (tf.slice(f, [0, 0, 0, 0], [n, -1, -1, -1]) as tf.Tensor4D) : f;
-          const logits = tf.reshape(net.logitsFromFeatures(fs, true), [n, 10]);
-          const c = tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
-          kept.cls = tf.keep(c);
-          if (!xt || !domainClf) return c;
-          const flat = tf.reshape(f, [f.shape[0], DANN_DIGITS_FEATURES]);
-          const d = domainClf.apply(gradientReversal(flat, lambda), { training: true });
-          const r = domainAdversarialLoss(tf.slice(d, [0, 0], [n, -1]), tf.slice(d, [n, 0], [-1, -1]), {
-            readAccuracy: false,
+          const t = dannClassificationObjective({
+            net,
+            source: xs,
+            labels: ys,
+            target: xt,
+            domainClassifier: domainClf,
+            lambda,
           });
-          kept.dom = tf.keep(r.loss);
-          return tf.add(c, r.loss) as tf.Scalar;
+          kept.cls = tf.keep(t.labelLoss);
+          if (t.domainLoss) kept.dom = tf.keep(t.domainLoss);
+          return t.loss;
         },
         true,
         vars,

@@ -75,10 +75,10 @@ export const BENCH_TEACHER = {
 export const BENCH_TRAIN: readonly string[] = [];
 
 /**
- * `road bench synthcity`: the ROAD ablation (source-only, dst, spt, road, road-hydraplus, oracle) with the demo's
- * recipe, over several seeds (training seed; the SynthCity data stay the same), as mean ± sd (min–max).
- * Protocol: the teacher (and the students' initialisation) is rotation-pretrained on the `neutral` pool, never on
- * target-look images, so `source-only` sees no target image at all; every number is on `target-test` (target-val is
+ * `road bench synthcity`: the ROAD ablation (source-only, dst, spt, road, both HydraPlus forms, oracle) with the
+ * demo's recipe, over several seeds (training seed; the SynthCity data stay the same), as mean ± sd (min–max).
+ * Protocol: the teacher (and the students' initialisation) is trained with segmentation labels on the `neutral` pool,
+ * never on target-look images, so `source-only` sees no target image at all; every number is on `target-test` (target-val is
  * left for selection and is not used here). `--set val=…` or `--set` of the teacher data are refused.
  */
 export async function benchSynthCity(o: {

@@ -1,4 +1,10 @@
 export {
+  type DannClassificationInputs,
+  type DannClassificationTerms,
+  dannClassificationObjective,
+  type FeatureClassifierNet,
+} from './dann-objective.js';
+export {
   type DomainAdversarialLossOptions,
   type DomainAdversarialLossResult,
   domainAdversarialLoss,
