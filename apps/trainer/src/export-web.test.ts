@@ -150,5 +150,16 @@ describe('road export --web', () => {
     const p = paletteFor(11);
     expect(p).toHaveLength(11);
     expect(new Set(p.map((c) => c.join(','))).size).toBe(11);
+    // By hand: hues k/6 are the corners of the hue wheel with channels 40 and 230.
+    expect(paletteFor(6)).toEqual([
+      [230, 40, 40],
+      [230, 230, 40],
+      [40, 230, 40],
+      [40, 230, 230],
+      [40, 40, 230],
+      [230, 40, 230],
+    ]);
+    // Hue 1/12: halfway from red to yellow, the rising channel at 40 + 190 / 2 = 135.
+    expect(paletteFor(12)[1]).toEqual([230, 135, 40]);
   });
 });

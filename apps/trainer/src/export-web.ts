@@ -2,7 +2,7 @@
 // what the page needs to show a prediction: the class names, the palette and the input normalisation (road-web.json).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { CAFFE_BGR_MEAN, CITYSCAPES_PALETTE, IMAGENET_MEAN, IMAGENET_STD } from '@road/datasets';
+import { CAFFE_BGR_MEAN, CITYSCAPES_PALETTE, hsvToRgb, IMAGENET_MEAN, IMAGENET_STD } from '@road/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { datasetNormalization } from './data.js';
 import { EXIT, RoadError } from './errors.js';
@@ -43,22 +43,10 @@ const MEAN_STD: Record<'imagenet' | 'caffe' | 'tf', { mean: number[]; std: numbe
 /** A palette for `n` classes: Cityscapes' for 19, else evenly spaced hues. */
 export function paletteFor(n: number): [number, number, number][] {
   if (n === CITYSCAPES_PALETTE.length) return CITYSCAPES_PALETTE.map((c) => [c[0], c[1], c[2]]);
+  // Evenly spaced hues, saturation 1 − 40/230 and value 230/255: channels between 40 and 230.
   return Array.from({ length: n }, (_, i) => {
-    const h = (i / n) * 6;
-    const f = h - Math.floor(h);
-    const v = 230;
-    const lo = 40;
-    const rise = Math.round(lo + (v - lo) * f);
-    const fall = Math.round(v - (v - lo) * f);
-    const table: [number, number, number][] = [
-      [v, rise, lo],
-      [fall, v, lo],
-      [lo, v, rise],
-      [lo, fall, v],
-      [rise, lo, v],
-      [v, lo, fall],
-    ];
-    return table[Math.floor(h) % 6];
+    const [r, g, b] = hsvToRgb(i / n, 1 - 40 / 230, 230 / 255);
+    return [Math.round(r), Math.round(g), Math.round(b)];
   });
 }
 

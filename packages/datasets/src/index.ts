@@ -1,3 +1,4 @@
+export { hsvToRgb } from './color.js';
 export {
   type Batch,
   type BatchIterator,
