@@ -1,4 +1,3 @@
-export { hsvToRgb } from './color.js';
 export {
   type Batch,
   type BatchIterator,
@@ -7,6 +6,7 @@ export {
   defaultWorkerUrl,
   type IteratorState,
 } from './batching.js';
+export { hsvToRgb } from './color.js';
 export {
   type BackgroundImage,
   DIGITS_BACKGROUND_CLASS,
