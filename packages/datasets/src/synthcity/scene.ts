@@ -95,16 +95,18 @@ function windowAt(g: WindowGrid, along: number, Y: number): 0 | 1 | 2 {
   return Math.abs(b - g.bayW / 2) < half ? 1 : 0;
 }
 
-/** A facade on the plane X = xb between depths z0..z1, height hb. */
-function drawFacade(
+/**
+ * Walks the image columns the vertical plane X = xb covers between depths z0..z1 (from the ground up to height h):
+ * for each column j, the plane's depth Z there and the rows i0..i1 (exclusive) it spans.
+ */
+function planeColumns(
   cv: Canvas,
   cam: Camera,
   xb: number,
   z0: number,
   z1: number,
-  hb: number,
-  grid: WindowGrid,
-  mats: [number, number, number],
+  h: number,
+  visit: (j: number, Z: number, i0: number, i1: number) => void,
 ) {
   const za = Math.max(z0, 0.3);
   const xa = px(cam, xb, za);
@@ -116,10 +118,24 @@ function drawFacade(
     if (dx * xb <= 0) continue;
     const Z = (cam.f * xb) / dx;
     if (Z < za || Z > z1) continue;
-    const yb = py(cam, 0, Z);
-    const yt = py(cam, hb, Z);
-    const i0 = Math.max(0, Math.ceil(yt - 0.5));
-    const i1 = Math.min(cv.H, Math.ceil(yb - 0.5));
+    const i0 = Math.max(0, Math.ceil(py(cam, h, Z) - 0.5));
+    const i1 = Math.min(cv.H, Math.ceil(py(cam, 0, Z) - 0.5));
+    visit(j, Z, i0, i1);
+  }
+}
+
+/** A facade on the plane X = xb between depths z0..z1, height hb. */
+function drawFacade(
+  cv: Canvas,
+  cam: Camera,
+  xb: number,
+  z0: number,
+  z1: number,
+  hb: number,
+  grid: WindowGrid,
+  mats: [number, number, number],
+) {
+  planeColumns(cv, cam, xb, z0, z1, hb, (j, Z, i0, i1) => {
     const along = Z - z0;
     const k = Z / cam.f;
     for (let i = i0; i < i1; i++) {
@@ -128,7 +144,7 @@ function drawFacade(
       cv.label[o] = BUILDING;
       cv.mat[o] = mats[windowAt(grid, along, Y)];
     }
-  }
+  });
 }
 
 /** A frontal wall on the plane Z = z between X = xa..xb, height hb (building ends and the street's far end). */
@@ -540,21 +556,10 @@ function drawFacadeSolid(
   cls: number,
   m: number,
 ) {
-  const za = Math.max(z0, 0.3);
-  const xa = px(cam, xb, za);
-  const xe = px(cam, xb, z1);
-  const j0 = Math.max(0, Math.ceil(Math.min(xa, xe) - 0.5));
-  const j1 = Math.min(cv.W, Math.ceil(Math.max(xa, xe) - 0.5));
-  for (let j = j0; j < j1; j++) {
-    const dx = j + 0.5 - cam.cx;
-    if (dx * xb <= 0) continue;
-    const Z = (cam.f * xb) / dx;
-    if (Z < za || Z > z1) continue;
-    const i0 = Math.max(0, Math.ceil(py(cam, h, Z) - 0.5));
-    const i1 = Math.min(cv.H, Math.ceil(py(cam, 0, Z) - 0.5));
+  planeColumns(cv, cam, xb, z0, z1, h, (j, _Z, i0, i1) => {
     for (let i = i0; i < i1; i++) {
       cv.label[i * cv.W + j] = cls;
       cv.mat[i * cv.W + j] = m;
     }
-  }
+  });
 }
