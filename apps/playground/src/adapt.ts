@@ -150,16 +150,7 @@ export function setupAdapt(train: DigitPool, test: DigitPool, status: (line: str
       si.map((i) => mnistImage(train, i)),
       mean,
     );
-    const ys = tf.tidy(
-      () =>
-        tf.oneHot(
-          tf.tensor1d(
-            Int32Array.from(si, (i) => train.labels[i]),
-            'int32',
-          ),
-          10,
-        ) as tf.Tensor2D,
-    );
+    const ys = Int32Array.from(si, (i) => train.labels[i]);
     const xt =
       m.domain != null
         ? toTensor(
@@ -193,7 +184,6 @@ export function setupAdapt(train: DigitPool, test: DigitPool, status: (line: str
       read,
       total,
       xs,
-      ys,
       ...(xt ? [xt] : []),
       ...(kept.cls ? [kept.cls] : []),
       ...(kept.acc ? [kept.acc] : []),

@@ -212,16 +212,7 @@ export async function trainDigitsClassifier(o: {
       const lambda = dannLambda(p);
       const si = src.next();
       const xs = batchTensor(labelled, si, o.mean);
-      const ys = tf.tidy(
-        () =>
-          tf.oneHot(
-            tf.tensor1d(
-              Int32Array.from(si, (i) => labelled.labels[i]),
-              'int32',
-            ),
-            10,
-          ) as tf.Tensor2D,
-      );
+      const ys = Int32Array.from(si, (i) => labelled.labels[i]);
       const xt = tgt ? batchTensor(target, tgt.next(), o.mean) : null;
       const kept: { cls?: tf.Scalar; dom?: tf.Scalar } = {};
       const loss = optimizer.minimize(
@@ -241,7 +232,7 @@ export async function trainDigitsClassifier(o: {
         true,
         vars,
       ) as tf.Scalar;
-      tf.dispose([xs, ys, ...(xt ? [xt] : [])]);
+      tf.dispose([xs, ...(xt ? [xt] : [])]);
       if (step % 100 === 0 || step === o.steps) {
         // Asynchronous reads (webgpu in Node has no synchronous read); only every 100 steps.
         const terms = [kept.cls ?? loss, kept.dom ?? tf.scalar(0)];

@@ -90,6 +90,10 @@ describe('dannClassificationObjective', () => {
       expect(r.dataSync()[0]).toBeCloseTo(0.064702, 5);
       r.dispose();
     }
+    // Class ids instead of one-hot rows: the same loss.
+    const ids = tf.tidy(() => dannClassificationObjective({ net, source, labels: Int32Array.from([0, 1]) }).loss);
+    expect(ids.dataSync()[0]).toBeCloseTo(0.064702, 5);
+    ids.dispose();
     tf.dispose([source, labels, target, w, v]);
   });
 

@@ -21,8 +21,8 @@ export interface DannClassificationInputs {
   net: FeatureClassifierNet;
   /** Source images [N, H, W, C]. */
   source: tf.Tensor4D;
-  /** One-hot source labels [N, classes]. */
-  labels: tf.Tensor2D;
+  /** Source labels: one-hot [N, classes], or the N class ids (the number of classes is then the logits' size / N). */
+  labels: tf.Tensor2D | Int32Array;
   /** Target images [M, H, W, C]; with `null` (or no domain classifier) the objective is the label loss alone. */
   target?: tf.Tensor4D | null;
   /** Domain classifier on the flattened features (e.g. `mlpDomainClassifier`); `null` for source-only training. */
@@ -53,14 +53,18 @@ export interface DannClassificationTerms {
 export function dannClassificationObjective(inputs: DannClassificationInputs): DannClassificationTerms {
   const { net, source, labels } = inputs;
   const n = source.shape[0];
-  if (labels.shape[0] !== n)
-    throw new Error(`@road/dann: dannClassificationObjective got ${n} source images but ${labels.shape[0]} labels`);
+  const count = labels instanceof Int32Array ? labels.length : labels.shape[0];
+  if (count !== n)
+    throw new Error(`@road/dann: dannClassificationObjective got ${n} source images but ${count} labels`);
   const target = inputs.domainClassifier ? (inputs.target ?? null) : null;
   const x = target ? (tf.concat([source, target], 0) as tf.Tensor4D) : source;
   const f = net.features(x, true);
   const fs = target ? (tf.slice(f, [0, 0, 0, 0], [n, -1, -1, -1]) as tf.Tensor4D) : f;
-  const logits = tf.reshape(net.logitsFromFeatures(fs, true), [n, labels.shape[1]]);
-  const labelLoss = tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+  const raw = net.logitsFromFeatures(fs, true);
+  const classes = labels instanceof Int32Array ? raw.size / n : labels.shape[1];
+  const logits = tf.reshape(raw, [n, classes]);
+  const oneHot = labels instanceof Int32Array ? tf.oneHot(tf.tensor1d(labels, 'int32'), classes) : labels;
+  const labelLoss = tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
   if (!target || !inputs.domainClassifier)
     return { loss: labelLoss, labelLoss, domainLoss: null, domainAccuracy: null };
   const flat = tf.reshape(f, [f.shape[0], -1]);
