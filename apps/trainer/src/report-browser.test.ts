@@ -50,6 +50,13 @@ function expectInteractive(c: ReportCheck, ids: string[]): void {
     // hovering the middle of the plot puts the step and the value under the cursor into the legend
     expect(c.hovered[id].x, id).toMatch(/^\d+$/);
     expect(c.hovered[id].value, id).toMatch(/^-?\d/);
+    // keyboard alone: End, ArrowLeft, Home read out the last, the one before and the first step; the cursor follows
+    const k = c.keyboard[id];
+    const steps = [k.end, k.left, k.home].map((t) => Number(/^\w+ (\d+): /.exec(t)?.[1]));
+    expect(steps.every(Number.isInteger), `${id}: ${JSON.stringify(k)}`).toBe(true);
+    expect(steps[1], id).toBeLessThanOrEqual(steps[0]);
+    expect(steps[2], id).toBeLessThanOrEqual(steps[1]);
+    expect(k.legendX, id).toBe(String(steps[0]));
     // a drag across the middle half zooms the x axis in
     const { before, after, reset } = c.zoom[id];
     if (before[1] > before[0]) {
@@ -85,6 +92,14 @@ describe('report.html in headless Chromium', () => {
     expect(typeof at?.loss_total).toBe('number');
     const hoveredLoss = Number(Number(at?.loss_total).toPrecision(4));
     expect(Number(c.hovered['chart-losses'].value)).toBeCloseTo(hoveredLoss, 10);
+    // keyboard readout of the loss chart: End is the last step with loss_total's value, ArrowLeft the step before
+    const kb = c.keyboard['chart-losses'];
+    const value = (t: string) => Number(/: total ([-\d.e+]+)/.exec(t)?.[1]);
+    const last = rows.filter((r) => typeof r.loss_total === 'number').at(-1);
+    expect(kb.end.startsWith(`step ${last?.step}: `)).toBe(true);
+    expect(value(kb.end)).toBeCloseTo(Number(Number(last?.loss_total).toPrecision(4)), 10);
+    expect(kb.left.startsWith(`step ${(last?.step ?? 0) - 1}: `)).toBe(true);
+    expect(kb.home.startsWith('step 1: ')).toBe(true);
     // log switch: on at first (losses), off after one click, on after another
     expect(c.logToggle['chart-losses']).toEqual([1, 3]);
     expect(c.headings).toEqual([

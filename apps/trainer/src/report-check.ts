@@ -17,6 +17,11 @@ export interface ReportCheck {
    * value ('--' when none).
    */
   hovered: Record<string, { x: string; value: string }>;
+  /**
+   * Per chart, keyboard only (the chart focused, no mouse): the readout after End, then ArrowLeft, then Home, and the
+   * legend's x after End (the cursor follows the keys).
+   */
+  keyboard: Record<string, { end: string; left: string; home: string; legendX: string }>;
   /** Per chart: x range before and after a drag across the middle half of the plot, and after a double-click. */
   zoom: Record<string, { before: [number, number]; after: [number, number]; reset: [number, number] }>;
   /** Per chart with a smoothing slider: its first series' first 5 drawn values at smoothing 0, then at 0.9. */
@@ -66,6 +71,7 @@ export async function checkReportInChromium(htmlPath: string, screenshotPath: st
     const zoom: ReportCheck['zoom'] = {};
     const logToggle: ReportCheck['logToggle'] = {};
     const smoothing: ReportCheck['smoothing'] = {};
+    const keyboard: ReportCheck['keyboard'] = {};
     const xRange = (id: string) =>
       page.evaluate<[number, number]>(
         `[window.roadCharts[${JSON.stringify(id)}].scales.x.min, window.roadCharts[${JSON.stringify(id)}].scales.x.max]`,
@@ -79,6 +85,15 @@ export async function checkReportInChromium(htmlPath: string, screenshotPath: st
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       const legend = (n: number) => page.locator(`#${id} .u-legend .u-series:nth-child(${n}) .u-value`).textContent();
       hovered[id] = { x: (await legend(1)) ?? '', value: (await legend(2)) ?? '' };
+      const readout = async (key: string) => {
+        await page.keyboard.press(key);
+        return (await page.locator(`#${id}-readout`).textContent()) ?? '';
+      };
+      await page.locator(`#${id}`).focus();
+      const end = await readout('End');
+      const legendX = (await legend(1)) ?? '';
+      keyboard[id] = { end, legendX, left: await readout('ArrowLeft'), home: await readout('Home') };
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       if (id === chartIds[0]) {
         // a clip in viewport coordinates: the page does not scroll, the cursor stays on the plot
         const f = await figure.boundingBox();
@@ -127,7 +142,7 @@ export async function checkReportInChromium(htmlPath: string, screenshotPath: st
         (u) => u.getAttribute('role') !== 'img' || !u.getAttribute('aria-label'),
       ).length,
     })`);
-    return { errors, chartIds, hovered, zoom, smoothing, logToggle, ...dom };
+    return { errors, chartIds, hovered, keyboard, zoom, smoothing, logToggle, ...dom };
   } finally {
     await browser.close();
   }

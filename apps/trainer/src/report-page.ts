@@ -117,6 +117,7 @@ figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}
 .chart-tools{display:flex;flex-wrap:wrap;gap:.4em 1.2em;align-items:center;font-size:.9em;margin:.2em 0 .3em}
 .chart-tools button{font:inherit;padding:.1em .6em}
 .chart{min-height:300px}
+.chart:focus-visible{outline:2px solid currentColor;outline-offset:3px}
 .grid img{max-width:100%;image-rendering:pixelated;border:1px solid var(--line)}
 details{margin:.5em 0}summary{cursor:pointer}
 code,pre{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.9em}
@@ -199,10 +200,41 @@ const CLIENT = `
     charts[spec.id] = u;
     return u;
   }
+  // Keyboard: with the chart focused, arrows step through the x values (Home / End: first / last), the cursor and
+  // legend follow, and the readout (a polite live region) says the step and every series' value; Escape resets zoom.
+  function keyboard(spec, state) {
+    var el = document.getElementById(spec.id);
+    var readout = document.getElementById(spec.id + '-readout');
+    var idx = -1;
+    el.tabIndex = 0;
+    el.setAttribute('role', 'group');
+    el.setAttribute('aria-label', (el.getAttribute('data-alt') || spec.title) + '. Arrow keys read the values.');
+    if (readout) el.setAttribute('aria-describedby', readout.id);
+    el.addEventListener('keydown', function (e) {
+      var u = charts[spec.id];
+      var xs = u.data[0];
+      var n = xs.length;
+      if (!n) return;
+      if (e.key === 'ArrowRight') idx = idx < 0 ? 0 : Math.min(n - 1, idx + 1);
+      else if (e.key === 'ArrowLeft') idx = idx < 0 ? n - 1 : Math.max(0, idx - 1);
+      else if (e.key === 'Home') idx = 0;
+      else if (e.key === 'End') idx = n - 1;
+      else if (e.key === 'Escape') { build(spec, state); idx = -1; if (readout) readout.textContent = 'zoom reset'; e.preventDefault(); return; }
+      else return;
+      e.preventDefault();
+      var x = xs[idx];
+      if (x < u.scales.x.min || x > u.scales.x.max) u.setScale('x', { min: xs[0], max: xs[n - 1] });
+      u.setCursor({ left: u.valToPos(x, 'x'), top: u.over.clientHeight / 2 });
+      var parts = [];
+      for (var k = 1; k < u.series.length; k++) parts.push(u.series[k].label + ' ' + fmt(u.data[k][idx]));
+      if (readout) readout.textContent = (spec.xLabel || 'step') + ' ' + x + ': ' + parts.join(', ');
+    });
+  }
   specs.forEach(function (spec) {
     var state = { log: spec.log === 'on', smoothing: spec.smoothing || 0 };
     var tools = document.getElementById(spec.id + '-tools');
     var u = build(spec, state);
+    keyboard(spec, state);
     if (tools) {
       var logBox = tools.querySelector('input[data-role=log]');
       if (logBox) logBox.addEventListener('change', function () { state.log = logBox.checked; u = build(spec, state); });
@@ -247,13 +279,14 @@ export function chartFigure(spec: ChartSpec): string {
       ? `<label>smoothing <input type="range" data-role="smoothing" min="0" max="0.99" step="0.01" value="${spec.smoothing}"> <output>${spec.smoothing}</output></label>`
       : '',
     '<button type="button" data-role="reset">reset zoom</button>',
-    '<span class="muted">hover for values · drag to zoom · double-click to reset</span>',
+    '<span class="muted">hover for values · drag to zoom · double-click to reset · keyboard: focus the chart, ← → Home End, Esc</span>',
   ].join('');
   return [
     `<figure aria-labelledby="${spec.id}-title">`,
     `<figcaption id="${spec.id}-title">${esc(spec.title)}</figcaption>`,
     `<div class="chart-tools" id="${spec.id}-tools">${tools}</div>`,
     `<div class="chart" id="${spec.id}" data-alt="${esc(alt)}"><noscript>${esc(alt)} (needs JavaScript)</noscript></div>`,
+    `<p class="muted" id="${spec.id}-readout" aria-live="polite"></p>`,
     '</figure>',
   ].join('\n');
 }
