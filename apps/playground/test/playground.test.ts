@@ -1,7 +1,7 @@
 // The built playground in headless Chromium (Debian's chromium through playwright-core): loads without console errors,
 // the Segment tab predicts what Node predicts with the same model, the Adapt tab trains and its loss falls, keyboard
 // and phone-width basics. Screenshots go to apps/playground/test-output/. Needs `pnpm build` first (dist/).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSegmentationNet } from '@road/backbone';
 import { initBackend } from '@road/backend';
@@ -106,6 +106,77 @@ describe('playground in Chromium', () => {
     expect(agreement).toBeGreaterThanOrEqual(0.999);
     // and the prediction is not trivial: the demo model finds several classes in a street scene
     expect(new Set(got?.classes).size).toBeGreaterThanOrEqual(3);
+    await page.close();
+  });
+
+  it("Segment tab: the user's own export (chosen as files) and a dropped image; bad files get one status line each", async () => {
+    const errors: string[] = [];
+    const page = await open('?backend=wasm', errors);
+    await page.click('#tab-segment');
+    const status = () => page.textContent('#segment-status');
+    const model = join(DIST, 'models', 'synthcity');
+    const file = (name: string) => join(model, name);
+    // Bad inputs first: a missing shard, then a road-web.json that is not JSON.
+    await page.setInputFiles('#segment-model', [file('model.json'), file('road-web.json')]);
+    await page.waitForFunction(() =>
+      /choose model\.json/.test(document.getElementById('segment-status')?.textContent ?? ''),
+    );
+    const broken = join(OUT, 'broken-export');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, 'road-web.json'), '{not json');
+    await page.setInputFiles('#segment-model', [
+      file('model.json'),
+      file('group1-shard1of1.bin'),
+      join(broken, 'road-web.json'),
+    ]);
+    await page.waitForFunction(() =>
+      /road-web\.json is not valid JSON/.test(document.getElementById('segment-status')?.textContent ?? ''),
+    );
+    // The real export, chosen as files (as a user picks them from `road export --web`'s folder).
+    await page.setInputFiles('#segment-model', ['model.json', 'group1-shard1of1.bin', 'road-web.json'].map(file));
+    await page.waitForFunction(() =>
+      /Model your model loaded/.test(document.getElementById('segment-status')?.textContent ?? ''),
+    );
+    // A dropped file that is not an image, then a dropped PNG.
+    const dropFile = async (name: string, bytes: Buffer, type: string) => {
+      const dt = await page.evaluateHandle(
+        ([n, b64, t]) => {
+          const d = new DataTransfer();
+          d.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], n, { type: t }));
+          return d;
+        },
+        [name, bytes.toString('base64'), type] as const,
+      );
+      await page.dispatchEvent('#segment-drop', 'drop', { dataTransfer: dt });
+    };
+    await dropFile('notes.png', Buffer.from('not a picture'), 'image/png');
+    await page.waitForFunction(() =>
+      /notes\.png is not an image/.test(document.getElementById('segment-status')?.textContent ?? ''),
+    );
+    await dropFile('street.png', readFileSync(join(DIST, 'samples', 'synthcity-target.png')), 'image/png');
+    await page.waitForFunction(
+      () =>
+        /street\.png: .* segmented by your model/.test(document.getElementById('segment-status')?.textContent ?? ''),
+      null,
+      {
+        timeout: 60_000,
+      },
+    );
+    const mine = await page.evaluate(() => window.playground.segment?.classes ?? []);
+    // The bundled demo is the same export: loading it instead must predict the same classes on the same image.
+    await page.click('#segment-demo');
+    await page.waitForFunction(
+      () => /segmented by the SynthCity demo model/.test(document.getElementById('segment-status')?.textContent ?? ''),
+      null,
+      {
+        timeout: 60_000,
+      },
+    );
+    const demo = await page.evaluate(() => window.playground.segment?.classes ?? []);
+    expect(mine.length).toBe(256 * 128);
+    expect(mine).toEqual(demo);
+    expect(await status()).toMatch(/street\.png: 256×128/);
+    expect(errors).toEqual([]);
     await page.close();
   });
 
