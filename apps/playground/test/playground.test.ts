@@ -1,7 +1,8 @@
 // The built playground in headless Chromium (Debian's chromium through playwright-core): loads without console errors,
 // the Segment tab predicts what Node predicts with the same model, the Adapt tab trains and its loss falls, keyboard
 // and phone-width basics. Screenshots go to apps/playground/test-output/. Needs `pnpm build` first (dist/).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSegmentationNet } from '@road/backbone';
 import { initBackend } from '@road/backend';
@@ -121,8 +122,7 @@ describe('playground in Chromium', () => {
     await page.waitForFunction(() =>
       /choose model\.json/.test(document.getElementById('segment-status')?.textContent ?? ''),
     );
-    const broken = join(OUT, 'broken-export');
-    mkdirSync(broken, { recursive: true });
+    const broken = mkdtempSync(join(tmpdir(), 'road-broken-export-'));
     writeFileSync(join(broken, 'road-web.json'), '{not json');
     await page.setInputFiles('#segment-model', [
       file('model.json'),
