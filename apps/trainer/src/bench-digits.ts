@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createSegmentationNet, DANN_DIGITS_FEATURES, DANN_DIGITS_INPUT } from '@road/backbone';
 import { dannClassificationObjective, dannLambda, dannLearningRate, mlpDomainClassifier } from '@road/dann';
 import { deriveSeed, digitsClassification, Rng } from '@road/datasets';
+import { nanMean } from '@road/metrics';
 import * as tf from '@tensorflow/tfjs-core';
 import { DANN_PAPER_DIGITS, summarize } from './bench-common.js';
 import { loadConfig } from './config.js';
@@ -68,12 +69,6 @@ export const DIGITS_RECIPE = {
     ],
   },
 } as const;
-
-/** Mean of the finite values (NaN when there are none). */
-function meanOfFinite(v: number[]): number {
-  const f = v.filter(Number.isFinite);
-  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : Number.NaN;
-}
 
 /** The classification method names of the digits bench. */
 export type DigitsMethod = 'source-only' | 'dann' | 'target-trained';
@@ -458,7 +453,7 @@ export async function benchDigits(o: {
         segmentation[row].push(r.final?.miou ?? Number.NaN);
         const iou = r.final?.iou ?? [];
         segmentationDigitIou[row].push(
-          meanOfFinite(iou.slice(0, 10)), // classes absent from a tiny evaluation set have no IoU
+          nanMean(iou.slice(0, 10)), // classes absent from a tiny evaluation set have no IoU
         );
         segmentationBackgroundIou[row].push(iou[10] ?? Number.NaN);
         o.log(`bench digits: seed ${seed} segmentation ${row}: mIoU ${(r.final?.miou ?? Number.NaN).toFixed(4)}`);
